@@ -1,0 +1,1 @@
+"""Alerts: detectors and the alert book."""

@@ -1,0 +1,1 @@
+"""Geofences: zones of the regency's waters and crossings."""

@@ -1,0 +1,1 @@
+"""Ingest: framing, tag blocks, assembly, decoding and sources."""

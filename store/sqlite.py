@@ -1,0 +1,379 @@
+"""The embedded store: one SQLite file, no server.
+
+Write-ahead logging lets the dashboard read while the pipeline writes. Times
+are stored as UTC ISO 8601 text, which sorts in time order; positions are
+indexed for a vessel's track and for the latest position of every vessel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pantaulaut.store.base import Batch
+
+from pantaulaut.errors import StoreError
+from pantaulaut.model import (
+    Alert,
+    AlertKind,
+    AlertState,
+    PositionReport,
+    Severity,
+    StationStats,
+    StoredMessage,
+    Vessel,
+)
+
+__all__ = ["SqliteStore"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS positions (
+    mmsi INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    lat_deg REAL NOT NULL,
+    lon_deg REAL NOT NULL,
+    speed_kn REAL,
+    course_deg REAL,
+    heading_deg REAL,
+    nav_status INTEGER,
+    msg_type INTEGER NOT NULL,
+    station TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS positions_mmsi_time ON positions (mmsi, time);
+CREATE INDEX IF NOT EXISTS positions_time ON positions (time);
+CREATE TABLE IF NOT EXISTS messages (
+    time TEXT NOT NULL,
+    mmsi INTEGER NOT NULL,
+    msg_type INTEGER NOT NULL,
+    station TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_mmsi_time ON messages (mmsi, time);
+CREATE TABLE IF NOT EXISTS vessels (
+    mmsi INTEGER PRIMARY KEY,
+    last_seen TEXT,
+    lat_deg REAL,
+    lon_deg REAL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vessels_last_seen ON vessels (last_seen);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    time TEXT NOT NULL,
+    mmsi INTEGER,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts (state, severity_rank, time);
+CREATE TABLE IF NOT EXISTS stations (
+    station TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+"""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+class SqliteStore:
+    """Store backed by one SQLite file (or memory).
+
+    Args:
+        path: File path, or ``:memory:``.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            msg = f"cannot open SQLite store {path!r}: {exc}"
+            raise StoreError(msg) from exc
+        # One connection shared by the pipeline and the dashboard's threads.
+        self._lock = threading.Lock()
+        log.info("opened SQLite store %s", path)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """Open ``sqlite:///relative.db``, ``sqlite:////abs.db`` or ``sqlite://:memory:``."""
+        rest = url.removeprefix("sqlite://")
+        if rest in (":memory:", "/:memory:"):
+            return cls(":memory:")
+        return cls(rest[1:] if rest.startswith("/") else rest)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cursor = self._db.cursor()
+            try:
+                cursor.execute("BEGIN")
+                yield cursor
+                cursor.execute("COMMIT")
+            except sqlite3.Error as exc:
+                cursor.execute("ROLLBACK")
+                msg = f"SQLite write to {self.path!r} failed: {exc}"
+                raise StoreError(msg) from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                msg = f"SQLite query on {self.path!r} failed: {exc}"
+                raise StoreError(msg) from exc
+
+    def write(self, batch: Batch) -> None:
+        """Store a batch in one transaction."""
+        if batch.is_empty():
+            return
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT INTO positions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        p.mmsi,
+                        _iso(p.time),
+                        p.lat_deg,
+                        p.lon_deg,
+                        p.speed_kn,
+                        p.course_deg,
+                        p.heading_deg,
+                        p.nav_status,
+                        p.msg_type,
+                        p.station,
+                    )
+                    for p in batch.positions
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO messages VALUES (?,?,?,?,?,?)",
+                [
+                    (
+                        _iso(m.time),
+                        m.mmsi,
+                        m.msg_type,
+                        m.station,
+                        m.raw,
+                        _dumps(m.fields),
+                    )
+                    for m in batch.messages
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO vessels VALUES (?,?,?,?,?) ON CONFLICT (mmsi) "
+                "DO UPDATE SET last_seen=excluded.last_seen, lat_deg=excluded.lat_deg, "
+                "lon_deg=excluded.lon_deg, data=excluded.data",
+                [
+                    (
+                        v.mmsi,
+                        _iso(v.last_seen),
+                        v.lat_deg,
+                        v.lon_deg,
+                        _dumps(_vessel_data(v)),
+                    )
+                    for v in batch.vessels.values()
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) "
+                "DO UPDATE SET severity=excluded.severity, "
+                "severity_rank=excluded.severity_rank, "
+                "state=excluded.state, data=excluded.data",
+                [
+                    (
+                        a.id,
+                        a.kind.value,
+                        a.severity.value,
+                        a.severity.rank,
+                        a.state.value,
+                        _iso(a.time),
+                        a.mmsi,
+                        _dumps(_alert_data(a)),
+                    )
+                    for a in batch.alerts.values()
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO stations VALUES (?,?) ON CONFLICT (station) DO UPDATE "
+                "SET data=excluded.data",
+                [
+                    (s.station, _dumps(_station_data(s)))
+                    for s in batch.stations.values()
+                ],
+            )
+        log.info(
+            "wrote %d positions, %d messages, %d vessels, %d alerts to %s",
+            len(batch.positions),
+            len(batch.messages),
+            len(batch.vessels),
+            len(batch.alerts),
+            self.path,
+        )
+
+    def vessels(
+        self,
+        *,
+        seen_since: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        limit: int | None = None,
+    ) -> list[Vessel]:
+        """Vessels, latest first, optionally within a time and a box."""
+        sql = "SELECT data FROM vessels WHERE 1=1"
+        params: list[Any] = []
+        if seen_since is not None:
+            sql += " AND last_seen >= ?"
+            params.append(_iso(seen_since))
+        if bbox is not None:
+            west, south, east, north = bbox
+            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
+            params += [west, east, south, north]
+        sql += " ORDER BY last_seen DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_vessel_from(json.loads(row[0])) for row in self._query(sql, params)]
+
+    def vessel(self, mmsi: int) -> Vessel | None:
+        """One vessel by MMSI."""
+        rows = self._query("SELECT data FROM vessels WHERE mmsi = ?", (mmsi,))
+        return _vessel_from(json.loads(rows[0][0])) if rows else None
+
+    def track(self, mmsi: int, start: datetime, end: datetime) -> list[PositionReport]:
+        """A vessel's positions in [start, end], oldest first."""
+        rows = self._query(
+            "SELECT mmsi, time, lat_deg, lon_deg, speed_kn, course_deg, heading_deg, "
+            "nav_status, msg_type, station FROM positions "
+            "WHERE mmsi = ? AND time >= ? AND time <= ? ORDER BY time",
+            (mmsi, _iso(start), _iso(end)),
+        )
+        return [
+            PositionReport(
+                mmsi=r[0],
+                time=datetime.fromisoformat(r[1]),
+                lat_deg=r[2],
+                lon_deg=r[3],
+                speed_kn=r[4],
+                course_deg=r[5],
+                heading_deg=r[6],
+                nav_status=r[7],
+                msg_type=r[8],
+                station=r[9],
+            )
+            for r in rows
+        ]
+
+    def messages(self, mmsi: int, limit: int = 100) -> list[StoredMessage]:
+        """A vessel's latest decoded messages with their raw sentences."""
+        rows = self._query(
+            "SELECT time, mmsi, msg_type, station, raw, fields FROM messages "
+            "WHERE mmsi = ? ORDER BY time DESC LIMIT ?",
+            (mmsi, limit),
+        )
+        return [
+            StoredMessage(
+                datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5])
+            )
+            for r in rows
+        ]
+
+    def alerts(
+        self, *, states: Sequence[AlertState] = (AlertState.OPEN,), limit: int = 200
+    ) -> list[Alert]:
+        """Alerts in the given states, most severe first, then newest."""
+        marks = ",".join("?" for _ in states)
+        rows = self._query(
+            f"SELECT data FROM alerts WHERE state IN ({marks}) "  # noqa: S608 (marks only)
+            "ORDER BY severity_rank, time DESC LIMIT ?",
+            [s.value for s in states] + [limit],
+        )
+        return [_alert_from(json.loads(r[0])) for r in rows]
+
+    def stations(self) -> list[StationStats]:
+        """Per-station statistics, by station name."""
+        rows = self._query("SELECT data FROM stations ORDER BY station")
+        return [_station_from(json.loads(r[0])) for r in rows]
+
+    def count(self, table: str) -> int:
+        """Rows in one of the tables."""
+        if table not in ("positions", "messages", "vessels", "alerts", "stations"):
+            msg = f"unknown table {table!r}"
+            raise StoreError(msg)
+        return int(self._query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, default=_json_default, separators=(",", ":"))
+
+
+def _vessel_data(vessel: Vessel) -> dict[str, Any]:
+    return {name: getattr(vessel, name) for name in Vessel.__slots__}
+
+
+def _vessel_from(data: dict[str, Any]) -> Vessel:
+    for name in ("position_time", "last_seen"):
+        data[name] = _from_iso(data.get(name))
+    return Vessel(**data)
+
+
+def _alert_data(alert: Alert) -> dict[str, Any]:
+    return {name: getattr(alert, name) for name in Alert.__slots__}
+
+
+def _alert_from(data: dict[str, Any]) -> Alert:
+    data["kind"] = AlertKind(data["kind"])
+    data["severity"] = Severity(data["severity"])
+    data["state"] = AlertState(data["state"])
+    data["time"] = _from_iso(data["time"])
+    data["updated"] = _from_iso(data.get("updated"))
+    return Alert(**data)
+
+
+def _station_data(stats: StationStats) -> dict[str, Any]:
+    return {name: getattr(stats, name) for name in StationStats.__slots__}
+
+
+def _station_from(data: dict[str, Any]) -> StationStats:
+    data["first_seen"] = _from_iso(data.get("first_seen"))
+    data["last_seen"] = _from_iso(data.get("last_seen"))
+    return StationStats(**data)
