@@ -1,0 +1,218 @@
+"""The live service consumes recordings over real TCP and UDP sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pyais.encode import encode_dict
+
+from pantaulaut.config import Config, DashboardConfig, SourceConfig, StoreConfig
+from pantaulaut.ingest.framing import nmea_checksum
+from pantaulaut.service import Service
+from pantaulaut.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.network
+
+START = datetime(2026, 6, 17, 0, 0, tzinfo=UTC)
+
+
+def _tagged(sentence: str, station: str, time: datetime) -> str:
+    body = f"s:{station},c:{int(time.timestamp())}"
+    return f"\\{body}*{nmea_checksum(body):02X}\\{sentence}"
+
+
+def recording(vessels: int = 30, reports: int = 4) -> list[str]:
+    """Class A and B traffic off Kalianget, made with pyais's encoder."""
+    lines = []
+    for step in range(reports):
+        for n in range(vessels):
+            mmsi = 525_000_100 + n
+            data = {
+                "type": 1 if n % 2 else 18,
+                "mmsi": mmsi,
+                "lat": -7.1 - 0.01 * n,
+                "lon": 113.95 + 0.01 * n + 0.001 * step,
+                "speed": 8.0,
+                "course": 90.0,
+                "heading": 90,
+            }
+            time = START + timedelta(seconds=10 * step)
+            for sentence in encode_dict(data, "AI", "VDM", "A"):
+                lines.append(_tagged(sentence, "SMP-TEST", time))
+    return lines
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def config_with(tmp_path: Path, *sources: SourceConfig) -> Config:
+    return Config(
+        store=StoreConfig(url=f"sqlite:///{tmp_path / 'live.db'}"),
+        dashboard=DashboardConfig(enabled=False),
+        sources=sources,
+    )
+
+
+async def run_until(
+    service: Service, done: Callable[[], bool], timeout_s: float = 20.0
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not done() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+
+
+@contextlib.asynccontextmanager
+async def station_server(lines: list[str]) -> AsyncIterator[int]:
+    """A coastal station: serves lines over TCP to whoever connects."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(("\r\n".join(lines) + "\r\n").encode())
+        await writer.drain()
+        await reader.read()  # keep the connection open until the client goes
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield port
+
+
+def test_run_consumes_a_station_feed_over_tcp(tmp_path: Path) -> None:
+    lines = recording()
+
+    async def scenario() -> Service:
+        async with station_server(lines) as port:
+            source = SourceConfig(name="kalianget", kind="tcp-client", port=port)
+            service = Service(config_with(tmp_path, source))
+            await run_until(service, lambda: service.pipeline.stream.messages >= 120)
+            return service
+
+    service = asyncio.run(scenario())
+    store = SqliteStore(str(tmp_path / "live.db"))
+    assert service.pipeline.stream.messages == len(lines)
+    assert store.count("vessels") == 30
+    assert store.count("positions") == 120
+    assert {s.station for s in store.stations()} == {"SMP-TEST"}
+
+
+def test_run_consumes_datagrams_with_several_sentences_each(tmp_path: Path) -> None:
+    lines = recording()
+    port = free_port(socket.SOCK_DGRAM)
+    source = SourceConfig(name="udp", kind="udp", port=port, allow=("127.0.0.1",))
+
+    async def scenario() -> Service:
+        service = Service(config_with(tmp_path, source))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(0.3)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for start in range(0, len(lines), 4):
+            # Four sentences per datagram, the way AIS-catcher batches them.
+            datagram = "\n".join(lines[start : start + 4]).encode()
+            sender.sendto(datagram, ("127.0.0.1", port))
+            await asyncio.sleep(0.002)
+        sender.close()
+        for _ in range(100):
+            if service.pipeline.stream.messages >= len(lines):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        return service
+
+    service = asyncio.run(scenario())
+    assert service.pipeline.stream.messages == len(lines)
+    assert SqliteStore(str(tmp_path / "live.db")).count("vessels") == 30
+
+
+def test_tcp_listener_refuses_a_station_not_on_the_allow_list(tmp_path: Path) -> None:
+    port = free_port()
+    source = SourceConfig(
+        name="listener", kind="tcp-server", port=port, allow=("192.0.2.7",)
+    )
+    forged = encode_dict(
+        {"type": 1, "mmsi": 970_123_456, "status": 14, "lat": -7.0, "lon": 114.2},
+        talker_id="AI",
+    )[0]
+
+    async def scenario() -> Service:
+        service = Service(config_with(tmp_path, source))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(0.3)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write((forged + "\r\n").encode())
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+            await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        await asyncio.sleep(0.3)
+        stop.set()
+        await task
+        return service
+
+    service = asyncio.run(scenario())
+    assert service.pipeline.stream.messages == 0
+    assert service.pipeline.alert_counts == {}
+    assert service.pipeline.stream.rejected["sender_not_allowed"] == 1
+
+
+def test_tcp_listener_accepts_allowed_station_and_closes_silent_ones(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    lines = recording(vessels=5, reports=2)
+    source = SourceConfig(
+        name="listener",
+        kind="tcp-server",
+        port=port,
+        allow=("127.0.0.1",),
+        idle_timeout_s=0.5,
+    )
+
+    async def scenario() -> tuple[Service, bytes]:
+        service = Service(config_with(tmp_path, source))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(0.3)
+        silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", port)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(("\n".join(lines) + "\n").encode())
+        await writer.drain()
+        # The silent client is closed by the server after its idle timeout.
+        closed = await asyncio.wait_for(silent_reader.read(), 5)
+        silent_writer.close()
+        writer.close()
+        await asyncio.sleep(0.2)
+        stop.set()
+        await task
+        return service, closed
+
+    service, closed = asyncio.run(scenario())
+    assert closed == b""
+    assert service.pipeline.stream.messages == len(lines)
+
+
+def test_file_source_plays_gzip_recordings(tmp_path: Path) -> None:
+    lines = recording(vessels=10, reports=3)
+    path = tmp_path / "feed.nmea.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    source = SourceConfig(name="file", kind="file", path=str(path))
+    service = Service(config_with(tmp_path, source))
+    asyncio.run(run_until(service, lambda: service.pipeline.stream.lines >= 30, 10))
+    assert service.pipeline.stream.messages == 30

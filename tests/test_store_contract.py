@@ -1,0 +1,130 @@
+"""The store contract: every backend must pass these (SQLite today)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pantaulaut.model import (
+    Alert,
+    AlertKind,
+    AlertState,
+    PositionReport,
+    Severity,
+    StationStats,
+    StoredMessage,
+    Vessel,
+)
+from pantaulaut.store.base import Batch, Store, open_store
+
+T0 = datetime(2026, 6, 17, 0, 0, tzinfo=UTC)
+
+BACKENDS: dict[str, Callable[[Path], str]] = {
+    "sqlite-file": lambda tmp: f"sqlite:///{tmp / 'contract.db'}",
+    "sqlite-memory": lambda tmp: "sqlite://:memory:",
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(BACKENDS[request.param](tmp_path))
+    yield opened
+    opened.close()
+
+
+def position(
+    mmsi: int, minutes: int, lat: float = -7.1, lon: float = 114.0
+) -> PositionReport:
+    return PositionReport(
+        mmsi=mmsi,
+        time=T0 + timedelta(minutes=minutes),
+        lat_deg=lat,
+        lon_deg=lon,
+        speed_kn=None,
+        course_deg=123.4,
+        heading_deg=None,
+        nav_status=0,
+        msg_type=1,
+        station="SMP-KALIANGET",
+    )
+
+
+def test_track_returns_positions_in_time_order_within_the_window(store: Store) -> None:
+    batch = Batch(positions=[position(525000001, m) for m in (5, 1, 3, 9)])
+    store.write(batch)
+    track = store.track(525000001, T0 + timedelta(minutes=2), T0 + timedelta(minutes=8))
+    assert [p.time for p in track] == [T0 + timedelta(minutes=m) for m in (3, 5)]
+    assert track[0].speed_kn is None
+    assert track[0].course_deg == pytest.approx(123.4)
+    assert track[0].time.tzinfo is not None
+
+
+def test_vessels_are_upserted_and_filtered(store: Store) -> None:
+    ferry = Vessel(mmsi=525000001, name="SUMEKAR", lat_deg=-7.0, lon_deg=114.0)
+    ferry.last_seen = T0
+    store.write(Batch(vessels={ferry.mmsi: ferry}))
+    ferry.name = "SUMEKAR JAYA"
+    ferry.last_seen = T0 + timedelta(minutes=5)
+    far = Vessel(mmsi=412000001, lat_deg=5.0, lon_deg=120.0, last_seen=T0)
+    store.write(Batch(vessels={ferry.mmsi: ferry, far.mmsi: far}))
+
+    assert store.count("vessels") == 2
+    got = store.vessel(525000001)
+    assert got is not None
+    assert got.name == "SUMEKAR JAYA"
+    assert got.last_seen == T0 + timedelta(minutes=5)
+    in_box = store.vessels(bbox=(113.0, -8.0, 115.0, -6.0))
+    assert [v.mmsi for v in in_box] == [525000001]
+    recent = store.vessels(seen_since=T0 + timedelta(minutes=1))
+    assert [v.mmsi for v in recent] == [525000001]
+    assert store.vessel(1) is None
+
+
+def test_alerts_keep_state_and_sort_by_severity_then_time(store: Store) -> None:
+    sart = Alert("a1", AlertKind.SART_ACTIVE, Severity.CRITICAL, T0, mmsi=970000001)
+    entry = Alert("a2", AlertKind.ZONE_ENTRY, Severity.INFO, T0 + timedelta(minutes=1))
+    sart.evidence = ["!AIVDM,1,1,,A,x,0*00"]
+    store.write(Batch(alerts={a.id: a for a in (entry, sart)}))
+    assert [a.id for a in store.alerts()] == ["a1", "a2"]
+    assert store.alerts()[0].evidence == ["!AIVDM,1,1,,A,x,0*00"]
+
+    entry.state = AlertState.RESOLVED
+    store.write(Batch(alerts={entry.id: entry}))
+    assert [a.id for a in store.alerts()] == ["a1"]
+    resolved = store.alerts(states=[AlertState.RESOLVED])
+    assert [a.kind for a in resolved] == [AlertKind.ZONE_ENTRY]
+
+
+def test_messages_keep_raw_sentences_and_station(store: Store) -> None:
+    raw = (
+        "\\s:SMP-KANGEAN,c:1781654400*7F\\"
+        "!AIVDM,1,1,,A,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"
+    )
+    message = StoredMessage(T0, 525000001, 1, "SMP-KANGEAN", raw, {})
+    store.write(Batch(messages=[message]))
+    kept = store.messages(525000001)
+    assert [(m.raw, m.station, m.msg_type) for m in kept] == [(raw, "SMP-KANGEAN", 1)]
+
+
+def test_station_statistics_are_replaced_not_added(store: Store) -> None:
+    stats = StationStats("SMP-KALIANGET", lines=10, messages=9, rejected={"x": 1})
+    store.write(Batch(stations={stats.station: stats}))
+    stats.messages = 19
+    store.write(Batch(stations={stats.station: stats}))
+    (kept,) = store.stations()
+    assert (kept.messages, kept.rejected) == (19, {"x": 1})
+
+
+def test_an_empty_batch_writes_nothing(store: Store) -> None:
+    store.write(Batch())
+    assert store.count("positions") == 0
+
+
+def test_unknown_store_url_names_the_key() -> None:
+    from pantaulaut.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"store\.url"):
+        open_store("mysql://db")
