@@ -72,13 +72,23 @@ class ZoneSet:
         for zone in self.zones:
             shapely.prepare(zone.geometry)
         self._tree = shapely.STRtree([z.geometry for z in self.zones])
+        # Most positions a station hears lie outside every zone; a test on
+        # the zones' common bounds answers those without building a point.
+        self._bounds = (
+            shapely.total_bounds([z.geometry for z in self.zones])
+            if self.zones
+            else None
+        )
 
     def __len__(self) -> int:
         return len(self.zones)
 
     def at(self, lon_deg: float, lat_deg: float) -> list[Zone]:
         """Zones that contain the point (boundary included)."""
-        if not self.zones:
+        if self._bounds is None:
+            return []
+        west, south, east, north = self._bounds
+        if not (west <= lon_deg <= east and south <= lat_deg <= north):
             return []
         point = shapely.Point(lon_deg, lat_deg)
         hits = self._tree.query(point, predicate="intersects")

@@ -19,6 +19,7 @@ MMSI structure follows ITU-R M.585-9 annex 1 and ITU-R M.1371-5:
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from pyais.constants import COUNTRY_MAPPING
 
@@ -55,6 +56,7 @@ def _valid_mid(mid: int) -> bool:
     return 201 <= mid <= 775
 
 
+@lru_cache(maxsize=65536)
 def mmsi_kind(mmsi: int) -> MmsiKind:
     """Classify an MMSI by its digit pattern.
 
