@@ -16,6 +16,10 @@ from pantaulaut.model import ALERT_SEVERITY, Alert, AlertKind, Severity
 
 __all__ = ["AlertBook", "AlertChange"]
 
+# Kinds that are about one zone: a vessel may have one open per zone. Other
+# kinds are about the vessel, wherever it drifts.
+_PER_ZONE = frozenset({AlertKind.ZONE_ENTRY, AlertKind.ZONE_EXIT, AlertKind.ZONE_DWELL})
+
 # Evidence kept on one alert: the first sentences and the latest ones.
 _EVIDENCE_LIMIT = 20
 
@@ -60,7 +64,7 @@ class AlertBook:
         severity: Severity | None = None,
     ) -> AlertChange:
         """Open an alert, or update the open one for the same key."""
-        key = (mmsi, kind, zone)
+        key = (mmsi, kind, zone if kind in _PER_ZONE else None)
         alert = self._open.get(key)
         if alert is None:
             alert = Alert(
@@ -87,6 +91,7 @@ class AlertBook:
         if lat_deg is not None and lon_deg is not None:
             alert.lat_deg, alert.lon_deg = lat_deg, lon_deg
         alert.station = station or alert.station
+        alert.zone = zone or alert.zone
         alert.summary = summary or alert.summary
         alert.evidence = _keep_evidence(alert.evidence, evidence or [])
         return AlertChange(alert, new=False)
@@ -95,7 +100,7 @@ class AlertBook:
         self, mmsi: int | None, kind: AlertKind, zone: str | None = None
     ) -> Alert | None:
         """Take an alert out of the open set (its condition cleared)."""
-        return self._open.pop((mmsi, kind, zone), None)
+        return self._open.pop((mmsi, kind, zone if kind in _PER_ZONE else None), None)
 
 
 def _keep_evidence(old: list[str], new: list[str]) -> list[str]:
