@@ -216,3 +216,34 @@ def test_file_source_plays_gzip_recordings(tmp_path: Path) -> None:
     service = Service(config_with(tmp_path, source))
     asyncio.run(run_until(service, lambda: service.pipeline.stream.lines >= 30, 10))
     assert service.pipeline.stream.messages == 30
+
+
+def test_a_station_that_is_down_at_start_is_waited_out(tmp_path: Path) -> None:
+    lines = recording(vessels=5, reports=2)
+    port = free_port()
+    source = SourceConfig(
+        name="late", kind="tcp-client", port=port, reconnect_max_s=1.0
+    )
+
+    async def scenario() -> Service:
+        service = Service(config_with(tmp_path, source))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(2.5)  # the station is down: connects are refused
+
+        async def serve(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(("\n".join(lines) + "\n").encode())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", port)
+        async with server:
+            for _ in range(100):
+                if service.pipeline.stream.messages >= len(lines):
+                    break
+                await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        return service
+
+    assert asyncio.run(scenario()).pipeline.stream.messages == len(lines)
