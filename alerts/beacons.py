@@ -16,7 +16,6 @@ import re
 
 from pantaulaut.ingest.decode import DecodedPayload
 from pantaulaut.ingest.identity import MmsiKind, mmsi_kind
-
 from pantaulaut.model import AlertKind
 
 __all__ = ["beacon_alert_kind"]

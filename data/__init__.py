@@ -1,0 +1,1 @@
+"""Regional geodata, default zones and the demo recording (package data)."""

@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per dashboard refresh would drown the service's own lines.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except PantaulautError as exc:

@@ -88,6 +88,7 @@ class Pipeline:
         self._batch = Batch()
         self._started = _time.perf_counter()
         self.clock: datetime | None = None
+        self._stations_written = (0, 0)
 
     def feed(self, text: str, source: str, arrival: datetime) -> None:
         """Run one received line through every stage."""
@@ -103,7 +104,12 @@ class Pipeline:
 
     def flush(self) -> None:
         """Write the buffered batch to the store."""
-        self._batch.stations = dict(self.stream.stations)
+        seen = (self.stream.lines, sum(self.stream.rejected.values()))
+        if seen != self._stations_written:
+            # Station counters change with every line; they are written only
+            # when something arrived since the last write.
+            self._batch.stations = dict(self.stream.stations)
+            self._stations_written = seen
         if self.store is not None and not self._batch.is_empty():
             self.store.write(self._batch)
         self._batch = Batch()

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 from pyais.encode import encode_dict
 
-from pantaulaut.config import Config, DashboardConfig, IngestConfig, SourceConfig
-from pantaulaut.config import StoreConfig
+from pantaulaut.config import (
+    Config,
+    DashboardConfig,
+    IngestConfig,
+    SourceConfig,
+    StoreConfig,
+)
 from pantaulaut.ingest.sources import LineSplitter
 from pantaulaut.ingest.stream import AisStream
 from pantaulaut.service import Service
@@ -122,7 +127,10 @@ def test_binary_garbage_over_tcp_and_udp_is_counted_and_survived(
 def test_a_flood_of_orphan_fragments_keeps_memory_bounded() -> None:
     stream = AisStream()
     bound = stream.assembler.max_pending
-    first = "!AIVDM,2,1,{seq},{ch},55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0"
+    first = (
+        "!AIVDM,2,1,{seq},{ch},"
+        "55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0"
+    )
     now = datetime(2026, 6, 17, tzinfo=UTC)
     for n in range(100_000):
         body = first.format(seq=n % 10, ch="AB"[n % 2])[1:]
@@ -167,11 +175,15 @@ def test_connections_beyond_the_bound_are_refused(tmp_path: Path) -> None:
     config = listener_config(tmp_path, "tcp-server", port)
     source = config.sources[0]
     bounded = SourceConfig(
-        name=source.name, kind=source.kind, port=port, allow=source.allow,
+        name=source.name,
+        kind=source.kind,
+        port=port,
+        allow=source.allow,
         max_connections=2,
     )
-    service = Service(Config(store=config.store, dashboard=config.dashboard,
-                             sources=(bounded,)))
+    service = Service(
+        Config(store=config.store, dashboard=config.dashboard, sources=(bounded,))
+    )
 
     async def scenario() -> None:
         stop, task = await start(service)
@@ -190,7 +202,9 @@ def test_line_splitter_never_holds_more_than_its_bound() -> None:
     splitter = LineSplitter(max_chars=100)
     lines: list[str] = []
     for _ in range(1000):
-        lines += splitter.feed(os.urandom(997).replace(b"\n", b"x").replace(b"\r", b"x"))
+        lines += splitter.feed(
+            os.urandom(997).replace(b"\n", b"x").replace(b"\r", b"x")
+        )
         assert len(splitter._buffer) <= 100
     assert len(lines) == 1
     assert len(lines[0]) == 101

@@ -90,7 +90,6 @@ def test_repeated_beacon_reports_update_one_open_alert() -> None:
     assert alert.updated == T0 + timedelta(seconds=49)
 
 
-
 @pytest.mark.parametrize(
     ("mmsi", "words", "kind"),
     [
@@ -318,4 +317,6 @@ def test_a_beacon_drifting_across_a_zone_edge_keeps_one_alert() -> None:
     inside = {"type": 1, "mmsi": 970_000_010, "status": 14, "lat": -7.05, "lon": 113.95}
     outside = {"type": 1, "mmsi": 970_000_010, "status": 14, "lat": -7.2, "lon": 114.1}
     pipeline = run(lines_for(inside, 0), lines_for(outside, 60))
-
+    assert pipeline.report()["alerts"]["sart_active"] == 1
+    (sart,) = [a for a in pipeline.alerts.open_alerts() if a.kind == "sart_active"]
+    assert sart.count == 2
