@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import json
 import socket
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,12 +57,44 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(sock.getsockname()[1])
 
 
-def config_with(tmp_path: Path, *sources: SourceConfig) -> Config:
+def config_with(
+    tmp_path: Path, *sources: SourceConfig, dashboard_port: int = 0
+) -> Config:
     return Config(
         store=StoreConfig(url=f"sqlite:///{tmp_path / 'live.db'}"),
-        dashboard=DashboardConfig(enabled=False),
+        dashboard=DashboardConfig(
+            enabled=bool(dashboard_port), port=dashboard_port, refresh_s=1.0
+        ),
         sources=sources,
     )
+
+
+def dashboard_refresh(port: int) -> str:
+    """What the page's refresh callback returns, fetched as the browser does."""
+    base = f"http://127.0.0.1:{port}"
+    with urllib.request.urlopen(f"{base}/_dash-dependencies", timeout=10) as answer:
+        (callback,) = json.load(answer)
+    output = callback["output"]
+    body = {
+        "output": output,
+        "outputs": [
+            {"id": part.split(".")[0], "property": part.split(".")[1]}
+            for part in output.strip(".").split("...")
+        ],
+        "inputs": [
+            {"id": "tick", "property": "n_intervals", "value": 1},
+            {"id": "map", "property": "relayoutData", "value": None},
+        ],
+        "changedPropIds": ["tick.n_intervals"],
+        "state": [],
+    }
+    request = urllib.request.Request(
+        f"{base}/_dash-update-component",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(answer.read().decode())
 
 
 async def run_until(
@@ -94,14 +128,28 @@ async def station_server(lines: list[str]) -> AsyncIterator[int]:
 def test_run_consumes_a_station_feed_over_tcp(tmp_path: Path) -> None:
     lines = recording()
 
-    async def scenario() -> Service:
+    web_port = free_port()
+
+    async def scenario() -> tuple[Service, str]:
         async with station_server(lines) as port:
             source = SourceConfig(name="kalianget", kind="tcp-client", port=port)
-            service = Service(config_with(tmp_path, source))
-            await run_until(service, lambda: service.pipeline.stream.messages >= 120)
-            return service
+            service = Service(config_with(tmp_path, source, dashboard_port=web_port))
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.run(stop))
+            for _ in range(200):
+                if service.pipeline.stream.messages >= len(lines):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.5)  # one flush interval: the store has it
+            page = await asyncio.to_thread(dashboard_refresh, web_port)
+            stop.set()
+            await task
+            return service, page
 
-    service = asyncio.run(scenario())
+    service, page = asyncio.run(scenario())
+    for n in range(30):
+        assert f"MMSI {525_000_100 + n}" in page
+    assert f"MMSI {525_000_100 + 30}" not in page
     store = SqliteStore(str(tmp_path / "live.db"))
     assert service.pipeline.stream.messages == len(lines)
     assert store.count("vessels") == 30
@@ -114,8 +162,10 @@ def test_run_consumes_datagrams_with_several_sentences_each(tmp_path: Path) -> N
     port = free_port(socket.SOCK_DGRAM)
     source = SourceConfig(name="udp", kind="udp", port=port, allow=("127.0.0.1",))
 
-    async def scenario() -> Service:
-        service = Service(config_with(tmp_path, source))
+    web_port = free_port()
+
+    async def scenario() -> tuple[Service, str]:
+        service = Service(config_with(tmp_path, source, dashboard_port=web_port))
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
         await asyncio.sleep(0.3)
@@ -130,13 +180,17 @@ def test_run_consumes_datagrams_with_several_sentences_each(tmp_path: Path) -> N
             if service.pipeline.stream.messages >= len(lines):
                 break
             await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # one flush interval: the store has it
+        page = await asyncio.to_thread(dashboard_refresh, web_port)
         stop.set()
         await task
-        return service
+        return service, page
 
-    service = asyncio.run(scenario())
+    service, page = asyncio.run(scenario())
     assert service.pipeline.stream.messages == len(lines)
     assert SqliteStore(str(tmp_path / "live.db")).count("vessels") == 30
+    for n in range(30):
+        assert f"MMSI {525_000_100 + n}" in page
 
 
 def test_tcp_listener_refuses_a_station_not_on_the_allow_list(tmp_path: Path) -> None:
