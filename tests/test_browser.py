@@ -123,8 +123,11 @@ def demo(tmp_path: Path) -> Iterator[str]:
     """``pantaulaut demo`` on a free loopback port; yields its URL."""
     port = free_port()
     log_path = tmp_path / "demo.log"
+    # -P keeps the working directory off sys.path: the source folders there
+    # must not shadow the installed package.
     command = [
         sys.executable,
+        "-P",
         "-m",
         "pantaulaut",
         "demo",
