@@ -27,6 +27,7 @@ __all__ = [
     "Config",
     "DashboardConfig",
     "IngestConfig",
+    "MqttConfig",
     "SourceConfig",
     "StoreConfig",
     "ZonesConfig",
@@ -34,14 +35,21 @@ __all__ = [
 ]
 
 ENV_PREFIX = "PANTAULAUT_"
-SOURCE_KINDS = ("tcp-client", "tcp-server", "udp", "file")
+SOURCE_KINDS = ("tcp-client", "tcp-server", "udp", "file", "mqtt")
 
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """``[store]``: where history is kept."""
+    """``[store]``: where history is kept.
+
+    Attributes:
+        url: ``sqlite:///path.db`` or ``postgresql://user@host/db``.
+        retention_days: Keep positions and messages this many days; 0 keeps
+            them for ever (PostgreSQL / TimescaleDB stores).
+    """
 
     url: str = "sqlite:///pantaulaut.db"
+    retention_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +84,28 @@ class IngestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """``[mqtt]``: publish vessel reports and alerts to a broker."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    ca_file: str = ""
+    topic_prefix: str = "pantaulaut"
+    publish_vessels: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SourceConfig:
     """One ``[[sources]]`` table: a receiver feed.
 
     Attributes:
         kind: ``tcp-client`` (connect to a station), ``tcp-server`` (stations
-            connect to us), ``udp`` (stations send datagrams) or ``file``.
+            connect to us), ``udp`` (stations send datagrams), ``mqtt``
+            (subscribe to ``topics`` on a broker at host:port) or ``file``.
         allow: Addresses or networks a listener accepts; nothing else gets in.
         station: Station name for feeds whose lines carry no ``s:`` tag.
         speed: For files, a multiple of real time on the data's own clock
@@ -99,6 +123,11 @@ class SourceConfig:
     idle_timeout_s: float = 300.0
     reconnect_max_s: float = 60.0
     speed: float = 0.0
+    topics: tuple[str, ...] = ()
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    ca_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +138,7 @@ class Config:
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     zones: ZonesConfig = field(default_factory=ZonesConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
     sources: tuple[SourceConfig, ...] = ()
 
 
@@ -117,6 +147,7 @@ _SECTIONS: dict[str, type] = {
     "dashboard": DashboardConfig,
     "zones": ZonesConfig,
     "ingest": IngestConfig,
+    "mqtt": MqttConfig,
 }
 
 
@@ -238,6 +269,8 @@ def _convert(key: str, value: Any, type_name: Any) -> Any:
 
 
 def _check_section(name: str, section: Any) -> None:
+    if isinstance(section, MqttConfig):
+        _check_port("mqtt.port", section.port)
     if isinstance(section, DashboardConfig):
         _check_port("dashboard.port", section.port)
         if section.refresh_s <= 0:
@@ -249,6 +282,12 @@ def _check_section(name: str, section: Any) -> None:
     ):
         raise ConfigError(
             "store.url", section.url, "sqlite:///path.db or postgresql://user@host/db"
+        )
+    if isinstance(section, StoreConfig) and section.retention_days < 0:
+        raise ConfigError(
+            "store.retention_days",
+            section.retention_days,
+            "a number of days, 0 or more (0 keeps history for ever)",
         )
     if isinstance(section, IngestConfig):
         for key in ("fragment_timeout_s", "max_pending_fragments", "max_line_chars"):
@@ -291,9 +330,13 @@ def _check_source(prefix: str, source: SourceConfig) -> None:
     _check_port(f"{prefix}.port", source.port)
     if source.kind == "file" and not source.path:
         raise ConfigError(f"{prefix}.path", source.path, "the path of an NMEA file")
-    if source.kind != "file" and source.port == 0:
+    if source.kind not in ("file", "mqtt") and source.port == 0:
         raise ConfigError(
             f"{prefix}.port", source.port, "the port to connect to or listen on"
+        )
+    if source.kind == "mqtt" and not source.topics:
+        raise ConfigError(
+            f"{prefix}.topics", list(source.topics), "a list of topics, e.g. ['ais/#']"
         )
     if source.kind in ("tcp-server", "udp"):
         if not source.allow:

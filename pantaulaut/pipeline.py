@@ -22,7 +22,7 @@ from pantaulaut.alerts.book import AlertBook, AlertChange
 from pantaulaut.geofence.zones import ZoneSet, ZoneTracker
 from pantaulaut.ingest.assembly import Assembler
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
-from pantaulaut.model import AlertKind, StoredMessage
+from pantaulaut.model import AlertKind, StoredMessage, Vessel
 from pantaulaut.store.base import Batch, Store
 from pantaulaut.vessels import VesselRegistry
 
@@ -31,6 +31,7 @@ __all__ = ["Pipeline", "PipelineSettings"]
 log = logging.getLogger(__name__)
 
 AlertSink = Callable[[AlertChange], None]
+VesselSink = Callable[[Vessel], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class Pipeline:
         self.alert_counts: Counter[str] = Counter()
         self.alert_log: list[dict[str, Any]] = []
         self.sinks: list[AlertSink] = []
+        self.vessel_sinks: list[VesselSink] = []
         self._batch = Batch()
         self._started = _time.perf_counter()
         self.clock: datetime | None = None
@@ -138,6 +140,8 @@ class Pipeline:
         zone_names: list[str] = []
         if update.position is not None:
             self._batch.positions.append(update.position)
+            for vessel_sink in self.vessel_sinks:
+                vessel_sink(vessel)
             if not message.own_ship and vessel.vessel_class not in (
                 "AtoN",
                 "base station",

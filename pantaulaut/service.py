@@ -21,6 +21,7 @@ from typing import Any
 from pantaulaut.config import Config, SourceConfig
 from pantaulaut.errors import SourceError
 from pantaulaut.geofence.zones import ZoneSet, load_zones
+from pantaulaut.ingest.mqtt import MqttSettings, run_mqtt_source
 from pantaulaut.ingest.sources import (
     AddressFilter,
     read_file_lines,
@@ -29,6 +30,7 @@ from pantaulaut.ingest.sources import (
     run_udp_listener,
 )
 from pantaulaut.pipeline import Pipeline, PipelineSettings
+from pantaulaut.publish import MqttPublisher
 from pantaulaut.store.base import Store, open_store
 
 __all__ = ["DashboardThread", "Service", "pipeline_for", "replay_files"]
@@ -135,7 +137,9 @@ class Service:
 
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
-        self.store = store or open_store(config.store.url)
+        self.store = store or open_store(
+            config.store.url, retention_days=config.store.retention_days
+        )
         self.zones = load_zones(Path(config.zones.file) if config.zones.file else None)
         self.pipeline = pipeline_for(config, self.store, self.zones)
         self.queue: asyncio.Queue[tuple[str, str, datetime]] = asyncio.Queue(
@@ -143,6 +147,12 @@ class Service:
         )
         self.dropped = 0
         self.dashboard: DashboardThread | None = None
+        self.publisher: MqttPublisher | None = None
+        if config.mqtt.enabled:
+            self.publisher = _publisher(config)
+            self.pipeline.sinks.append(self.publisher.alert)
+            if config.mqtt.publish_vessels:
+                self.pipeline.vessel_sinks.append(self.publisher.vessel)
 
     def sink(self, text: str, source: str, arrival: datetime) -> None:
         """Take one line from a source."""
@@ -170,6 +180,8 @@ class Service:
         ]
         tasks.append(asyncio.create_task(self._consume(), name="pipeline"))
         tasks.append(asyncio.create_task(self._flush_timer(), name="flush"))
+        if self.publisher is not None:
+            tasks.append(asyncio.create_task(self.publisher.run(), name="mqtt-output"))
         try:
             await stop.wait()
         finally:
@@ -224,6 +236,23 @@ class Service:
                 idle_timeout_s=source.idle_timeout_s,
                 max_chars=max_chars,
             )
+        elif source.kind == "mqtt":
+            settings = MqttSettings(
+                host=source.host,
+                port=source.port or 1883,
+                username=source.username,
+                password=source.password,
+                tls=source.tls,
+                ca_file=source.ca_file,
+            )
+            await run_mqtt_source(
+                source.name,
+                settings,
+                source.topics,
+                self.sink,
+                max_chars=max_chars,
+                reconnect_max_s=source.reconnect_max_s,
+            )
         elif source.kind == "udp":
             await run_udp_listener(
                 source.name,
@@ -254,6 +283,19 @@ class Service:
                 await asyncio.sleep(0)
         self.pipeline.flush()
         log.info("source %s: read %d lines from %s", source.name, count, source.path)
+
+
+def _publisher(config: Config) -> MqttPublisher:
+    mqtt = config.mqtt
+    settings = MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        username=mqtt.username,
+        password=mqtt.password,
+        tls=mqtt.tls,
+        ca_file=mqtt.ca_file,
+    )
+    return MqttPublisher(settings, mqtt.topic_prefix)
 
 
 def run_forever(service: Service) -> dict[str, Any]:
