@@ -1,1 +1,1 @@
-"""Geofences: zones of the regency's waters and crossings."""
+"""Geofences: zones of the regency's waters and crossings, and the regional geodata."""

@@ -14,6 +14,12 @@ of Polygon or MultiPolygon features. Each feature's properties:
     Which crossings raise an alert: a list of ``entry`` and ``exit``.
 ``severity``
     Severity of those alerts (default ``info``).
+
+Other properties are kept as they are (the built layers carry their sources
+and figures there). Several files load as one set, ids unique across them:
+``load_zones([default_zones_path(), Path("alki2.geojson")])``. The default
+file is built by ``pantaulaut geodata build`` (see
+:mod:`pantaulaut.geofence.geodata`).
 """
 
 from __future__ import annotations
@@ -100,14 +106,36 @@ def default_zones_path() -> Path:
     return Path(str(resources.files("pantaulaut.data").joinpath("zones.geojson")))
 
 
-def load_zones(path: Path | None = None) -> ZoneSet:
-    """Read and check a zone file.
+def load_zones(path: Path | str | Sequence[Path | str] | None = None) -> ZoneSet:
+    """Read and check a zone file, or several.
+
+    Args:
+        path: A zone file, or a sequence of them whose zones are joined in
+            order (such as the default zones and the optional
+            ``alki2.geojson``); ``None`` or an empty sequence means the
+            regency's default zones.
 
     Raises:
-        ZoneError: The file is unreadable, not GeoJSON, or a feature is
-            invalid; the message names the feature and the fault.
+        ZoneError: A file is unreadable, not GeoJSON, or a feature is
+            invalid, or two features share an id; the message names the
+            feature and the fault.
     """
-    path = path or default_zones_path()
+    paths = _paths(path)
+    zones: list[Zone] = []
+    for one in paths:
+        zones.extend(_read_zone_file(one))
+    _check_unique(zones)
+    return ZoneSet(zones)
+
+
+def _paths(path: Path | str | Sequence[Path | str] | None) -> list[Path]:
+    if isinstance(path, str | Path):
+        return [Path(path)]
+    paths = [Path(p) for p in path or ()]
+    return paths or [default_zones_path()]
+
+
+def _read_zone_file(path: Path) -> list[Zone]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -117,9 +145,8 @@ def load_zones(path: Path | None = None) -> ZoneSet:
         msg = f"{str(path)!r} is not a GeoJSON FeatureCollection"
         raise ZoneError(msg)
     zones = [_zone(i, f) for i, f in enumerate(document.get("features", []))]
-    _check_unique(zones)
     log.info("loaded %d zones from %s", len(zones), path)
-    return ZoneSet(zones)
+    return zones
 
 
 def _zone(index: int, feature: Any) -> Zone:

@@ -25,9 +25,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from pantaulaut.ingest.framing import Sentence
-
 from pantaulaut.errors import AssemblyError
+from pantaulaut.ingest.framing import Sentence
 
 __all__ = ["AssembledParts", "Assembler"]
 
@@ -48,11 +47,14 @@ class AssembledParts:
 
     Attributes:
         complete: The fragments of a finished message in order, or None.
-        errors: Fragments let go (each error lists the sentences it covers).
+        errors: Fragments let go: the error, the sentences it covers and the
+            source they came from.
     """
 
     complete: list[Sentence] | None = None
-    errors: list[tuple[AssemblyError, list[Sentence]]] = field(default_factory=list)
+    errors: list[tuple[AssemblyError, list[Sentence], str]] = field(
+        default_factory=list
+    )
 
 
 class Assembler:
@@ -103,6 +105,7 @@ class Assembler:
 
         if sentence.fragment_count == 1:
             result.complete = [sentence]
+            self._forget_idle()
             return result
 
         key = self._key(sentence, source)
@@ -131,9 +134,10 @@ class Assembler:
         if len(group.parts) == group.count:
             del self._groups[key]
             result.complete = [group.parts[n] for n in range(1, group.count + 1)]
+        self._forget_idle()
         return result
 
-    def flush(self) -> list[tuple[AssemblyError, list[Sentence]]]:
+    def flush(self) -> list[tuple[AssemblyError, list[Sentence], str]]:
         """Let go of every incomplete group (end of input)."""
         result = AssembledParts()
         for key in list(self._groups):
@@ -152,6 +156,18 @@ class Assembler:
             sentence.sequence_id,
             sentence.fragment_count,
         )
+
+    def _forget_idle(self) -> None:
+        # Counters and clocks only age pending groups; those of sources and
+        # stations with nothing pending are dropped once they outnumber the
+        # groups, so that a sender naming a new station (tag block s:) in
+        # every sentence cannot grow them without bound.
+        if max(len(self._index), len(self._clocks)) <= 2 * self.max_pending:
+            return
+        sources = {group.source for group in self._groups.values()}
+        clocks = {group.clock for group in self._groups.values()}
+        self._index = {k: v for k, v in self._index.items() if k in sources}
+        self._clocks = {k: v for k, v in self._clocks.items() if k in clocks}
 
     def _stale(self, group: _Group) -> bool:
         gap = self._index.get(group.source, 0) - group.started_index
@@ -185,5 +201,6 @@ class Assembler:
             (
                 AssemblyError(reason, detail, "\n".join(s.raw for s in sentences)),
                 sentences,
+                group.source,
             )
         )

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pantaulaut.ingest.identity import mmsi_is_valid
-from pyais.exceptions import AISBaseException
 from pyais.bit_vector import bit_vector
+from pyais.exceptions import AISBaseException
 from pyais.messages import MSG_CLASS
 
 from pantaulaut.errors import DecodeError
+from pantaulaut.ingest.identity import mmsi_is_valid
 
 __all__ = ["DecodedPayload", "decode_payload", "payload_bits"]
 
@@ -60,7 +60,7 @@ _BIT_LENGTHS: dict[int, tuple[int, int]] = {
     24: (160, 168),
     25: (40, 168),
     26: (60, 1064),
-    27: (96, 96),
+    27: (96, 168),  # many units pad it to a full slot of 168 bits
 }
 _PAD_TOLERANCE_BITS = 6
 
@@ -136,6 +136,8 @@ def decode_payload(payload: str, fill_bits: int, raw: str = "") -> DecodedPayloa
 
     try:
         vector = bit_vector(payload.encode(), fill_bits)
+        if msg_type in (25, 26):
+            _check_binary_mode_length(msg_type, bits, vector.get(38, 2), raw)
         message = MSG_CLASS[msg_type].from_vector(vector)
         fields = message.asdict(enum_as_int=True)
     except (AISBaseException, ValueError, KeyError, IndexError, TypeError) as exc:
@@ -144,6 +146,14 @@ def decode_payload(payload: str, fill_bits: int, raw: str = "") -> DecodedPayloa
         ) from exc
 
     fields = _plain_fields(fields)
+    _codes_as_transmitted(msg_type, fields, vector)
+    if msg_type == 21:
+        _aton_name(fields, vector)
+    if msg_type in _TEXT_START and fields.get("text") is not None:
+        text = _sixbit_text(vector, _TEXT_START[msg_type], len(vector))
+        fields["text"] = text.rstrip("@ ").strip()
+    if msg_type == 17:
+        _dgnss_position(fields, vector)
     if msg_type in (1, 2, 3):
         _rate_of_turn(fields, vector.get(42, 8))
     if msg_type == 27 and "gnss" in fields:
@@ -177,6 +187,89 @@ def _check_length(msg_type: int, bits: int, limits: tuple[int, int], raw: str) -
             f"at most {high}",
             raw,
         )
+
+
+def _check_binary_mode_length(msg_type: int, bits: int, flags: int, raw: str) -> None:
+    """Types 25 and 26: the length the addressing and structure flags need.
+
+    ITU-R M.1371-5 tables 86 and 87: bit 38 announces a 30-bit destination,
+    bit 39 a 16-bit application identifier; type 26 ends with a 20-bit
+    communication state. A message shorter than that is cut off.
+    """
+    addressed, structured = flags >> 1, flags & 1
+    need = 40 + 30 * addressed + 16 * structured + (20 if msg_type == 26 else 0)
+    if bits < need:
+        raise DecodeError(
+            "payload_too_short",
+            f"payload too short for message type {msg_type}: {bits} bits, "
+            f"need {need} (addressed {addressed}, structured {structured})",
+            raw,
+        )
+
+
+# Code fields that pyais maps through enums, which turn codes it does not
+# list into another value (ship type 39 becomes 0, 78 becomes 75, epfd 14
+# becomes 0): (message type, part number or None) -> (name, start, width),
+# from the message tables of ITU-R M.1371-5 annex 8.
+_CODE_FIELDS: dict[tuple[int, int | None], tuple[tuple[str, int, int], ...]] = {
+    (4, None): (("epfd", 134, 4),),
+    (5, None): (("ship_type", 232, 8), ("epfd", 270, 4)),
+    (11, None): (("epfd", 134, 4),),
+    (19, None): (("ship_type", 263, 8), ("epfd", 301, 4)),
+    (21, None): (("aid_type", 38, 5), ("epfd", 249, 4)),
+    (23, None): (("station_type", 110, 4), ("ship_type", 114, 8), ("interval", 146, 4)),
+    (24, 1): (("ship_type", 40, 8),),
+}
+
+
+def _codes_as_transmitted(msg_type: int, fields: dict[str, Any], vector: Any) -> None:
+    """Put back the transmitted number of each code field pyais decoded."""
+    part = fields.get("partno") if msg_type == 24 else None
+    for name, start, width in _CODE_FIELDS.get((msg_type, part), ()):
+        if fields.get(name) is not None and start + width <= len(vector):
+            fields[name] = vector.get(start, width)
+
+
+def _sixbit_text(vector: Any, start: int, end: int) -> str:
+    """Six-bit ASCII (table 47) of the whole characters in bits start..end."""
+    codes = (vector.get(i, 6) for i in range(start, end - 5, 6))
+    return "".join(chr(c + 64) if c < 32 else chr(c) for c in codes)
+
+
+# Where the free text of safety messages starts (tables 72 and 75). It is
+# whole six-bit characters: pyais turns the spare bits after the last one
+# into a character too ("SART ACTIVE" + 4 bits became "SART ACTIVEG").
+_TEXT_START = {12: 72, 14: 40}
+
+
+def _dgnss_position(fields: dict[str, Any], vector: Any) -> None:
+    """Type 17 reference position (table 77): signed, in 1/10 minute.
+
+    pyais reads both as unsigned tenths of a minute, so they come out as
+    minutes, and southern or western positions as large positive numbers.
+    """
+    if len(vector) >= 75:
+        fields["lon"] = round(vector.get_signed(40, 18) / 600, 6)
+        fields["lat"] = round(vector.get_signed(58, 17) / 600, 6)
+
+
+def _aton_name(fields: dict[str, Any], vector: Any) -> None:
+    """Type 21 ``name_ext`` and ``full_name`` (ITU-R M.1371-5, table 82).
+
+    The extension (bit 272 on, whole characters only) continues the name
+    only when all 20 characters of the name are used, none of them trailing
+    ``@`` or space padding; otherwise it should not be there and is not part
+    of the name. The extension is sent without ``@`` padding, so one ends it.
+    pyais joins the two regardless, keeps a last partial character and strips
+    the extension's leading space ("FORT PIERCE INLET LB" + " 6").
+    """
+    if fields.get("name_ext") is None:
+        return
+    name = _sixbit_text(vector, 43, 163)
+    extension = _sixbit_text(vector, 272, len(vector)).partition("@")[0]
+    fields["name_ext"] = extension.strip()
+    full = name + extension if name[-1] not in "@ " else name
+    fields["full_name"] = full.rstrip("@ ").strip()
 
 
 def _plain_fields(fields: dict[str, Any]) -> dict[str, Any]:

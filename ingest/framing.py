@@ -248,6 +248,10 @@ def frame_line(text: str) -> FramedLine:
     """
     framed = FramedLine()
     starts = [m.start() for m in _START.finditer(text)]
+    if text.lstrip().startswith("#"):
+        # A comment in recordings and decoder test logs (gpsd, pyais); a
+        # sentence quoted in it is an example, not traffic.
+        starts = []
     if not starts:
         framed.rejected.append(line_outcome_without_sentence(text))
         return framed

@@ -31,7 +31,12 @@ import aiomqtt
 from pantaulaut.errors import SourceError
 from pantaulaut.ingest.sources import LineSink, LineSplitter
 
-__all__ = ["MqttSettings", "lines_from_payload", "run_mqtt_source"]
+__all__ = [
+    "MqttSettings",
+    "lines_from_payload",
+    "reraise_if_cancelling",
+    "run_mqtt_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +146,7 @@ async def run_mqtt_source(
         raise SourceError(msg)
     delay_s = 1.0
     while True:
+        reraise_if_cancelling()  # see MqttPublisher.run
         try:
             async with settings.client() as client:
                 for topic in topics:
@@ -158,6 +164,7 @@ async def run_mqtt_source(
                 async for message in client.messages:
                     _deliver(name, message, sink, max_chars)
         except aiomqtt.MqttError as exc:
+            reraise_if_cancelling()
             log.warning(
                 "source %s: broker %s:%d unreachable (%s); retry in %.0f s",
                 name,
@@ -168,6 +175,18 @@ async def run_mqtt_source(
             )
             await asyncio.sleep(delay_s)
             delay_s = min(delay_s * 2, reconnect_max_s)
+
+
+def reraise_if_cancelling() -> None:
+    """Re-raise the cancellation a broker error stands in for, if any.
+
+    Leaving ``async with aiomqtt.Client`` on cancellation disconnects, and a
+    failing disconnect raises ``MqttError``, which would otherwise be taken for
+    a lost broker and retried for ever, and the service would never stop.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _deliver(

@@ -50,46 +50,58 @@ def _now() -> datetime:
 class LineSplitter:
     """Splits a byte stream into text lines, bounded in memory.
 
+    CR, LF and CRLF all end a line, wherever the chunks of the stream happen
+    to be cut. A line longer than ``max_chars`` is handed on cut to
+    ``max_chars + 1`` characters (so that the stream counts it as too long)
+    and the rest of it, up to its terminator, is skipped unbuffered.
+
     Args:
-        max_chars: Longest line kept; the rest of a longer line is skipped
-            up to its terminator.
+        max_chars: Longest line kept whole.
     """
 
     def __init__(self, max_chars: int = 4096) -> None:
         self.max_chars = max_chars
         self._buffer = bytearray()
         self._skipping = False
+        self._after_cr = False
 
     def feed(self, data: bytes) -> list[str]:
         """Add received bytes; return the lines they complete."""
-        buffer = self._buffer
-        buffer += data
+        if self._after_cr and data[:1] == b"\n":
+            data = data[1:]  # the LF of a CRLF split across two chunks
+        self._after_cr = False
         lines: list[str] = []
         start = 0
-        for match in _TERMINATOR.finditer(buffer):
-            if match.group() == b"\r" and match.end() == len(buffer):
-                break  # may be the first half of a CRLF still on its way
-            line = bytes(buffer[start : match.start()])
+        for match in _TERMINATOR.finditer(data):
+            self._end_line(data[start : match.start()], lines)
             start = match.end()
-            if self._skipping:
-                self._skipping = False
-                continue
-            lines.append(_text(line))
-        del buffer[:start]
-        if not self._skipping and len(buffer) > self.max_chars:
-            lines.append(_text(bytes(buffer[: self.max_chars + 1])))
-            self._skipping = True
-        if self._skipping:
-            buffer.clear()
+            self._after_cr = match.group() == b"\r" and start == len(data)
+        self._keep(data[start:], lines)
         return lines
+
+    def _end_line(self, tail: bytes, lines: list[str]) -> None:
+        if not self._skipping:
+            line = bytes(self._buffer) + tail
+            lines.append(_text(line[: self.max_chars + 1]))
+        self._buffer.clear()
+        self._skipping = False
+
+    def _keep(self, rest: bytes, lines: list[str]) -> None:
+        if self._skipping:
+            return
+        self._buffer += rest
+        if len(self._buffer) > self.max_chars:
+            lines.append(_text(bytes(self._buffer[: self.max_chars + 1])))
+            self._buffer.clear()
+            self._skipping = True
 
     def close(self) -> list[str]:
         """End of stream: the last line if it had no terminator."""
         rest = bytes(self._buffer)
         self._buffer.clear()
-        if self._skipping or not rest.strip(b"\r\n"):
+        if self._skipping or not rest:
             return []
-        return [_text(rest.rstrip(b"\r"))]
+        return [_text(rest)]
 
 
 def _text(line: bytes) -> str:

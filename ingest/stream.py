@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pantaulaut.errors import IngestError
 from pantaulaut.ingest.assembly import Assembler
 from pantaulaut.ingest.decode import DecodedPayload, decode_payload
 from pantaulaut.ingest.framing import Sentence, frame_line, gatehouse_time
-
-from pantaulaut.errors import IngestError
 from pantaulaut.model import StationStats
 
 __all__ = ["AisMessage", "AisStream", "Rejection"]
@@ -174,9 +173,8 @@ class AisStream:
 
     def finish(self) -> None:
         """Count what is still waiting for fragments (end of input)."""
-        for error, sentences in self.assembler.flush():
-            station = sentences[0].station or "unknown"
-            self._reject(error, station, None, len(sentences))
+        for error, sentences, source in self.assembler.flush():
+            self._reject(error, sentences[0].station or source, None, len(sentences))
 
     def _sentence(
         self, sentence: Sentence, source: str, arrival: datetime
@@ -187,8 +185,9 @@ class AisStream:
         self._station(station, time).lines += 1
 
         parts = self.assembler.push(sentence, source, time.timestamp())
-        for error, dropped in parts.errors:
-            self._reject(error, dropped[0].station or source, None, len(dropped))
+        for error, dropped, dropped_source in parts.errors:
+            station_of_dropped = dropped[0].station or dropped_source
+            self._reject(error, station_of_dropped, None, len(dropped))
         if parts.complete is None:
             return None
 

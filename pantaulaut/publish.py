@@ -27,7 +27,7 @@ from typing import Any
 import aiomqtt
 
 from pantaulaut.alerts.book import AlertChange
-from pantaulaut.ingest.mqtt import MqttSettings
+from pantaulaut.ingest.mqtt import MqttSettings, reraise_if_cancelling
 from pantaulaut.model import Alert, Vessel
 
 __all__ = ["MqttPublisher", "alert_topic", "vessel_topic"]
@@ -75,6 +75,7 @@ class MqttPublisher:
         self._vessels: deque[tuple[str, bytes]] = deque()
         self._alerts: deque[tuple[str, bytes]] = deque()
         self._ready = asyncio.Event()
+        self._closed = False
         self.published = 0
         self.dropped = 0
 
@@ -101,10 +102,23 @@ class MqttPublisher:
                 log.warning("MQTT output queue full: %d records dropped", self.dropped)
         self._ready.set()
 
+    def close(self) -> None:
+        """Ask :meth:`run` to return once what is queued has been sent.
+
+        The service closes the publisher rather than only cancelling it:
+        a cancellation that lands inside aiomqtt's own timeouts can be
+        absorbed on Python 3.11, and the service must always stop.
+        """
+        self._closed = True
+        self._ready.set()
+
     async def run(self, reconnect_max_s: float = 60.0) -> None:
-        """Publish queued records until cancelled, reconnecting as needed."""
+        """Publish queued records until closed or cancelled, reconnecting."""
         delay_s = 1.0
-        while True:
+        while not self._closed:
+            # A cancellation may arrive while aiomqtt is publishing or
+            # disconnecting, where it can be absorbed; check before looping.
+            reraise_if_cancelling()
             try:
                 async with self.settings.client() as client:
                     log.info(
@@ -116,6 +130,7 @@ class MqttPublisher:
                     delay_s = 1.0
                     await self._drain(client)
             except aiomqtt.MqttError as exc:
+                reraise_if_cancelling()
                 log.warning(
                     "MQTT output: broker %s:%d unreachable (%s); retry in %.0f s",
                     self.settings.host,
@@ -129,6 +144,8 @@ class MqttPublisher:
     async def _drain(self, client: aiomqtt.Client) -> None:
         while True:
             await self._ready.wait()
+            if self._closed and not self._alerts and not self._vessels:
+                return
             while self._alerts:
                 topic, payload = self._alerts[0]
                 await client.publish(topic, payload, qos=1)

@@ -45,7 +45,7 @@ def pipeline_for(
 ) -> Pipeline:
     """A pipeline set up from the configuration."""
     if zones is None:
-        zones = load_zones(Path(config.zones.file) if config.zones.file else None)
+        zones = load_zones(config.zones.paths())
     ingest = config.ingest
     settings = PipelineSettings(
         fragment_timeout_s=ingest.fragment_timeout_s,
@@ -140,7 +140,7 @@ class Service:
         self.store = store or open_store(
             config.store.url, retention_days=config.store.retention_days
         )
-        self.zones = load_zones(Path(config.zones.file) if config.zones.file else None)
+        self.zones = load_zones(config.zones.paths())
         self.pipeline = pipeline_for(config, self.store, self.zones)
         self.queue: asyncio.Queue[tuple[str, str, datetime]] = asyncio.Queue(
             _QUEUE_BOUND
@@ -185,15 +185,28 @@ class Service:
         try:
             await stop.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, SourceError):
-                    await task
+            await self._stop_tasks(tasks)
             self._drain()
             self.pipeline.finish()
             if self.dashboard is not None:
                 self.dashboard.stop()
+
+    async def _stop_tasks(self, tasks: list[asyncio.Task[None]]) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
+            publishing = tasks.pop()
+            with contextlib.suppress(TimeoutError, SourceError):
+                # Alerts still queued get a few seconds to reach the broker.
+                await asyncio.wait_for(asyncio.shield(publishing), 5.0)
+            tasks.append(publishing)
+        for task in tasks:
+            task.cancel()
+        _, stuck = await asyncio.wait(tasks, timeout=10.0)
+        for task in stuck:
+            log.warning("task %s did not stop within 10 s", task.get_name())
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("task %s ended with %r", task.get_name(), task.exception())
 
     def _drain(self) -> None:
         while not self.queue.empty():

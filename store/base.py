@@ -8,6 +8,7 @@ same checks against every backend.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,8 @@ from pantaulaut.model import (
 )
 
 __all__ = ["Batch", "Store", "open_store"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -98,19 +101,47 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, retention_days: int = 0) -> Store:
     """Open the store a URL names.
 
     ``sqlite:///relative.db``, ``sqlite:////absolute.db`` and
-    ``sqlite://:memory:`` are the embedded default.
+    ``sqlite://:memory:`` are the embedded default; ``postgresql://`` and
+    ``postgres://`` URLs (libpq syntax) open PostgreSQL, with TimescaleDB
+    when the server has it (the ``postgres`` extra installs the driver).
+
+    Args:
+        url: The ``store.url`` setting.
+        retention_days: Keep positions and messages this many days (0: for
+            ever). Only the PostgreSQL store trims history so far.
 
     Raises:
-        ConfigError: The URL names no known backend.
+        ConfigError: The URL names no known backend, or its driver is missing.
+        StoreError: The server cannot be reached or refused the schema.
     """
     if url.startswith("sqlite://"):
         from pantaulaut.store.sqlite import SqliteStore
 
+        if retention_days:
+            log.warning(
+                "store.retention_days=%d is not applied to SQLite stores: "
+                "history is kept",
+                retention_days,
+            )
         return SqliteStore.from_url(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from pantaulaut.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigError(
+                "store.url",
+                url.split("@")[-1],
+                "a store whose driver is installed: pip install "
+                f"'pantaulaut[postgres]' for PostgreSQL ({exc})",
+            ) from exc
+        return PostgresStore.from_url(url, retention_days=retention_days)
     raise ConfigError(
-        "store.url", url, "a URL starting with sqlite:// (e.g. sqlite:///pantaulaut.db)"
+        "store.url",
+        url,
+        "a URL starting with sqlite:// (e.g. sqlite:///pantaulaut.db) "
+        "or postgresql:// (e.g. postgresql://pantaulaut@127.0.0.1/pantaulaut)",
     )

@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pantaulaut.store.base import Batch
-
 from pantaulaut.errors import StoreError
 from pantaulaut.model import (
     Alert,
@@ -30,6 +28,7 @@ from pantaulaut.model import (
     StoredMessage,
     Vessel,
 )
+from pantaulaut.store.base import Batch
 
 __all__ = ["SqliteStore"]
 

@@ -79,6 +79,7 @@ def test_environment_overrides_every_key(tmp_path: Path) -> None:
         ('[dashboard]\nport = "http"\n', "dashboard.port", "whole number"),
         ('[store]\nurll = "x"\n', "store.urll", "one of the keys"),
         ('[store]\nurl = "mysql://x"\n', "store.url", "sqlite:///"),
+        ("[store]\nretention_days = -1\n", "store.retention_days", "0 or more"),
         ('[stroe]\nurl = "x"\n', "stroe", "sections"),
         ('[[sources]]\nname = "a"\nkind = "serial"\n', "sources[0].kind", "tcp-client"),
         (

@@ -1,4 +1,9 @@
-"""The store contract: every backend must pass these (SQLite today)."""
+"""The store contract: every backend must pass these.
+
+SQLite (file and memory), plain PostgreSQL and TimescaleDB: the server
+backends come from ``scripts/services`` (see ``conftest.py``); each test gets
+an empty schema or database of its own.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +27,30 @@ from pantaulaut.store.base import Batch, Store, open_store
 
 T0 = datetime(2026, 6, 17, 0, 0, tzinfo=UTC)
 
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite-file": lambda tmp: f"sqlite:///{tmp / 'contract.db'}",
-    "sqlite-memory": lambda tmp: "sqlite://:memory:",
+# Each backend gives the URL of an empty store; the server backends ask for
+# the fixture that makes their schema or database, so that only their tests
+# skip (or fail under CI) when the server is missing.
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite-file": lambda request, tmp: f"sqlite:///{tmp / 'contract.db'}",
+    "sqlite-memory": lambda request, tmp: "sqlite://:memory:",
+    "postgres": lambda request, tmp: request.getfixturevalue("postgres_schema_url"),
+    "timescaledb": lambda request, tmp: request.getfixturevalue(
+        "timescale_database_url"
+    ),
 }
+SERVER_BACKENDS = {"postgres", "timescaledb"}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(
+    params=[
+        pytest.param(
+            name, marks=[pytest.mark.services] if name in SERVER_BACKENDS else []
+        )
+        for name in sorted(BACKENDS)
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(BACKENDS[request.param](tmp_path))
+    opened = open_store(BACKENDS[request.param](request, tmp_path))
     yield opened
     opened.close()
 
@@ -128,3 +148,105 @@ def test_unknown_store_url_names_the_key() -> None:
 
     with pytest.raises(ConfigError, match=r"store\.url"):
         open_store("mysql://db")
+
+
+def test_a_position_comes_back_exactly_as_written(store: Store) -> None:
+    exact = PositionReport(
+        mmsi=525000001,
+        time=T0 + timedelta(seconds=12, microseconds=345678),
+        lat_deg=-7.123456789012,
+        lon_deg=113.987654321098,
+        speed_kn=10.1,
+        course_deg=359.9,
+        heading_deg=511.0,
+        nav_status=15,
+        msg_type=3,
+        station="SMP-SAPEKEN",
+    )
+    store.write(Batch(positions=[exact]))
+    assert store.track(exact.mmsi, T0, T0 + timedelta(minutes=1)) == [exact]
+
+
+def test_a_vessel_comes_back_field_for_field(store: Store) -> None:
+    ferry = Vessel(
+        mmsi=525000001,
+        vessel_class="A",
+        name="SUMEKAR",
+        callsign="YBAB2",
+        imo=9123456,
+        ship_type=60,
+        ship_type_text="Passenger",
+        flag="Indonesia",
+        flag_code="ID",
+        destination="KALIANGET",
+        draught_m=3.2,
+        length_m=62.0,
+        beam_m=12.5,
+        lat_deg=-7.05,
+        lon_deg=113.95,
+        speed_kn=11.3,
+        course_deg=87.5,
+        heading_deg=88.0,
+        nav_status=0,
+        nav_status_text="Under way using engine",
+        position_time=T0,
+        last_seen=T0 + timedelta(minutes=1),
+        station="SMP-KALIANGET",
+        own_ship=False,
+    )
+    store.write(Batch(vessels={ferry.mmsi: ferry}))
+    assert store.vessel(ferry.mmsi) == ferry
+
+
+def test_an_alert_comes_back_field_for_field(store: Store) -> None:
+    alert = Alert(
+        "sart-970012345",
+        AlertKind.SART_ACTIVE,
+        Severity.CRITICAL,
+        T0,
+        mmsi=970012345,
+        vessel_name="SART ACTIVE",
+        lat_deg=-6.9,
+        lon_deg=115.3,
+        zone="Perairan Kabupaten Sumenep",
+        station="SMP-KANGEAN",
+        summary="AIS-SART aktif dekat Kangean",
+        evidence=["!AIVDM,1,1,,A,x,0*00", "!AIVDM,1,1,,B,y,0*00"],
+        state=AlertState.ACKNOWLEDGED,
+        updated=T0 + timedelta(minutes=3),
+        count=4,
+    )
+    store.write(Batch(alerts={alert.id: alert}))
+    assert store.alerts(states=[AlertState.ACKNOWLEDGED]) == [alert]
+
+
+def test_vessels_come_latest_first_and_up_to_the_limit(store: Store) -> None:
+    fleet = {
+        mmsi: Vessel(mmsi=mmsi, last_seen=T0 + timedelta(minutes=minutes))
+        for mmsi, minutes in ((525000001, 1), (525000002, 3), (525000003, 2))
+    }
+    store.write(Batch(vessels=fleet))
+    assert [v.mmsi for v in store.vessels()] == [525000002, 525000003, 525000001]
+    assert [v.mmsi for v in store.vessels(limit=2)] == [525000002, 525000003]
+
+
+def test_messages_come_newest_first_up_to_the_limit(store: Store) -> None:
+    store.write(
+        Batch(
+            messages=[
+                StoredMessage(
+                    T0 + timedelta(minutes=m), 525000001, 1, "SMP", f"raw{m}", {"m": m}
+                )
+                for m in (1, 3, 2)
+            ]
+        )
+    )
+    kept = store.messages(525000001, limit=2)
+    assert [(m.raw, m.fields) for m in kept] == [("raw3", {"m": 3}), ("raw2", {"m": 2})]
+
+
+def test_counting_an_unknown_table_is_a_store_error(store: Store) -> None:
+    from pantaulaut.errors import StoreError
+
+    with pytest.raises(StoreError, match="unknown table"):
+        store.count("pg_authid")
