@@ -72,7 +72,7 @@ def registered(lines: Iterable[str]) -> Vessel:
 def cli(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run ``python -m pantaulaut decode`` on ``text``: (stdout, stderr) records."""
     done = subprocess.run(
-        [sys.executable, "-m", "pantaulaut", "decode"],
+        [sys.executable, "-P", "-m", "pantaulaut", "decode"],
         input=text.encode("ascii"),
         capture_output=True,
         timeout=60,
