@@ -126,6 +126,8 @@ class AisStream:
         self.lines = 0
         self.sentences = 0
         self.messages = 0
+        self.sentences_in_messages = 0
+        self.framing_rejected = 0
         self.rejected: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
         self.stations: dict[str, StationStats] = {}
@@ -151,6 +153,7 @@ class AisStream:
         """
         self.lines += 1
         if len(text) > self.max_line_chars:
+            self.framing_rejected += 1
             self._reject(
                 IngestError("line_too_long", f"{len(text)} characters", text[:200]),
                 source,
@@ -158,6 +161,7 @@ class AisStream:
             )
             return []
         framed = frame_line(text)
+        self.framing_rejected += len(framed.rejected)
         for error in framed.rejected:
             header = gatehouse_time(error.raw)
             if header is not None:
@@ -201,6 +205,7 @@ class AisStream:
             return None
         first_time = fragments[0].receiver_time or time
         self.messages += 1
+        self.sentences_in_messages += len(fragments)
         stats = self._station(station, first_time)
         stats.messages += 1
         heard = self.station_vessels.setdefault(station, set())

@@ -320,3 +320,28 @@ def test_a_beacon_drifting_across_a_zone_edge_keeps_one_alert() -> None:
     assert pipeline.report()["alerts"]["sart_active"] == 1
     (sart,) = [a for a in pipeline.alerts.open_alerts() if a.kind == "sart_active"]
     assert sart.count == 2
+
+
+def test_every_sentence_is_in_a_message_or_under_a_reason() -> None:
+    static = lines_for(
+        {"type": 5, "mmsi": 525_000_011, "shipname": "SUMEKAR JAYA", "callsign": "Y"}
+    )
+    lines = [
+        *static,
+        static[0],  # a first fragment whose second never comes
+        "",
+        "$GPRMC,104104.00,A,5957.77213,N,03014.52169,E,0.013,0.00,300425,,,A*6D",
+        "garbage \x00",
+        *sart_position(),
+    ]
+    pipeline = run(lines)
+    stream = pipeline.stream
+    later = sum(stream.rejected.values()) - stream.framing_rejected
+    assert stream.sentences == stream.sentences_in_messages + later
+    assert (stream.sentences, stream.sentences_in_messages) == (4, 3)
+    assert stream.rejected == {
+        "incomplete_message": 1,
+        "blank_line": 1,
+        "non_ais_sentence": 1,
+        "no_sentence": 1,
+    }
