@@ -21,6 +21,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
+from pantaulaut.alerts.feed import register_feed
 from pantaulaut.config import Config
 from pantaulaut.dashboard.figures import (
     DeskSnapshot,
@@ -141,6 +142,8 @@ def create_app(store: Store, config: Config, zones: ZoneSet) -> dash.Dash:
     log.info(
         "dashboard app built: %d zones, refresh %.1f s", len(zones), settings.refresh_s
     )
+    # The CAP Atom feed of open alerts, for 112 systems that poll.
+    register_feed(app.server, store, config.delivery, zones)
     return app
 
 

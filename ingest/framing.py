@@ -38,7 +38,7 @@ __all__ = [
 # field (talker and formatter, or a proprietary "P..." address) up to the
 # first comma. A "!" inside a damaged payload is not followed by an address
 # and stays part of the sentence, whose checksum then fails.
-_START = re.compile(r"(?:\\[^\\]*\\)*[!$][^,!$\\*\s]{2,8},")
+_ADDRESS = re.compile(r"[!$][^,!$\\*\s]{2,8},")
 _TAGS_PREFIX = re.compile(r"(?:\\[^\\]*\\)*")
 _TAG_BLOCK = re.compile(r"\\([^\\]*)\\")
 _HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
@@ -90,7 +90,7 @@ class TagBlock:
         """Tag fields as ``tag.<key>`` entries, numbers where the spec says so."""
         out: dict[str, str | int] = {}
         for key, value in self.fields.items():
-            if key in ("c", "n", "r") and value.isdigit():
+            if key in ("c", "n", "r") and _is_digits(value):
                 out[f"tag.{key}"] = int(value)
             elif key == "g" and self.group is not None:
                 out["tag.g"] = self.group[2]
@@ -150,7 +150,7 @@ def _tag_block_from_fields(fields: dict[str, str], bad: bool) -> TagBlock:
     if "g" in fields:
         # g:<sentence number>-<sentence count>-<group id> (NMEA 4.10, 7.10.4)
         parts = fields["g"].split("-")
-        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+        if len(parts) == 3 and _is_digits(parts[0]) and _is_digits(parts[1]):
             group = (int(parts[0]), int(parts[1]), parts[2])
     return TagBlock(
         fields=fields,
@@ -247,7 +247,7 @@ def frame_line(text: str) -> FramedLine:
         with no sentence at all yields exactly one error.
     """
     framed = FramedLine()
-    starts = [m.start() for m in _START.finditer(text)]
+    starts = _sentence_starts(text)
     if text.lstrip().startswith("#"):
         # A comment in recordings and decoder test logs (gpsd, pyais); a
         # sentence quoted in it is an example, not traffic.
@@ -271,6 +271,34 @@ def frame_line(text: str) -> FramedLine:
     return framed
 
 
+def _sentence_starts(text: str) -> list[int]:
+    """Where each sentence, with the tag blocks right in front of it, starts.
+
+    The address field is found first and the tag blocks are then walked
+    backwards from it, never past the previous sentence, so the work stays
+    linear in the line's length whatever it holds (a regular expression
+    with the tag blocks in front backtracks quadratically on a line of
+    backslashes).
+    """
+    starts: list[int] = []
+    floor = 0
+    for match in _ADDRESS.finditer(text):
+        start = match.start()
+        while start > floor and text[start - 1] == "\\":
+            opening = text.rfind("\\", floor, start - 1)
+            if opening < 0:
+                break
+            start = opening
+        starts.append(start)
+        floor = match.end()
+    return starts
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and other digits."""
+    return text.isascii() and text.isdigit()
+
+
 def gatehouse_time(raw: str) -> datetime | None:
     """Receive time from a Gatehouse ``$PGHP,1,...`` header, if ``raw`` is one.
 
@@ -282,7 +310,7 @@ def gatehouse_time(raw: str) -> datetime | None:
     if start < 0:
         return None
     fields = raw[start:].split(",")[2:9]
-    if len(fields) < 7 or not all(f.isdigit() for f in fields):
+    if len(fields) < 7 or not all(_is_digits(f) for f in fields):
         return None
     year, month, day, hour, minute, second, milli = (int(f) for f in fields)
     try:
@@ -352,7 +380,7 @@ def _fragment_fields(
 ) -> tuple[int, int, int | None]:
     # IEC 61162-1 VDM: fragment count 1-9, fragment number 1-count,
     # sequential message id 0-9 or empty for single-sentence messages.
-    if not (count_text.isdigit() and number_text.isdigit()):
+    if not (_is_digits(count_text) and _is_digits(number_text)):
         raise FramingError(
             "malformed_sentence",
             f"fragment fields {count_text!r},{number_text!r} are not numbers",
@@ -365,7 +393,7 @@ def _fragment_fields(
         )
     if sequence_text == "":
         return count, number, None
-    if not sequence_text.isdigit() or len(sequence_text) > 2:
+    if not _is_digits(sequence_text) or len(sequence_text) > 2:
         raise FramingError(
             "malformed_sentence", f"sequence id {sequence_text!r} is not 0-9", raw
         )
@@ -379,7 +407,7 @@ def _channel(raw: str, text: str) -> str:
 
 
 def _fill_bits(raw: str, text: str) -> int:
-    if not (len(text) == 1 and text.isdigit() and int(text) <= 5):
+    if not (len(text) == 1 and _is_digits(text) and int(text) <= 5):
         raise FramingError("bad_fill_bits", f"fill bits {text!r} are not 0-5", raw)
     return int(text)
 

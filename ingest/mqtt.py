@@ -54,6 +54,10 @@ class MqttSettings:
         password: Password, or empty for none.
         tls: Use TLS; ``ca_file`` names the CA bundle (system CAs if empty).
         client_id: MQTT client identifier; empty lets the broker choose.
+        persistent: Ask the broker to keep the session (subscriptions and
+            QoS 1 messages not yet delivered) while the client is away; needs
+            a ``client_id``. A scale-out worker uses it, so that its partition
+            waits at the broker while it restarts.
     """
 
     host: str = "127.0.0.1"
@@ -63,6 +67,7 @@ class MqttSettings:
     tls: bool = False
     ca_file: str = ""
     client_id: str = ""
+    persistent: bool = False
 
     def client(self) -> aiomqtt.Client:
         """An aiomqtt client for these settings (not yet connected)."""
@@ -75,39 +80,54 @@ class MqttSettings:
             username=self.username or None,
             password=self.password or None,
             identifier=self.client_id or None,
+            clean_session=False if self.persistent and self.client_id else None,
             tls_context=context,
             timeout=10.0,
         )
 
 
-def lines_from_payload(payload: bytes, max_chars: int = 4096) -> tuple[list[str], Any]:
+def lines_from_payload(
+    payload: bytes, max_chars: int = 4096
+) -> tuple[list[str], datetime | None]:
     """NMEA lines in one MQTT message, and its reception time if it gives one.
 
-    Returns:
-        The lines, and a UTC datetime or None.
+    Never raises: a payload that is not what a station sends is handed on as
+    one line, to be counted under its reason like any other bad line.
     """
     text = payload.lstrip()
     if text.startswith(b"{"):
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return [payload.decode("ascii", "replace")[: max_chars + 1]], None
-        return _aiscatcher_lines(document), _received(document)
+        return _aiscatcher_lines(document, max_chars), _received(document)
     splitter = LineSplitter(max_chars)
     return [*splitter.feed(payload), *splitter.close()], None
 
 
-def _aiscatcher_lines(document: Any) -> list[str]:
-    if not isinstance(document, dict):
-        return [json.dumps(document)[:200]]
-    nmea = document.get("nmea", [])
-    sentences = [nmea] if isinstance(nmea, str) else list(nmea)
-    station = document.get("station")
-    if isinstance(station, str | int) and str(station):
+def _aiscatcher_lines(document: Any, max_chars: int) -> list[str]:
+    nmea = document.get("nmea") if isinstance(document, dict) else None
+    if isinstance(nmea, str):
+        nmea = [nmea]
+    if not isinstance(nmea, list) or not all(isinstance(s, str) for s in nmea):
+        return [json.dumps(document)[: max_chars + 1]]
+    lines = [s[: max_chars + 1] for s in nmea]
+    station = _station_name(document.get("station"))
+    if station:
         # The station travels as an NMEA 4.10 tag block, as a receiver
         # that supports them would have sent it.
-        return [_tagged(str(s), str(station)) for s in sentences]
-    return [str(s) for s in sentences]
+        return [_tagged(line, station) for line in lines]
+    return lines
+
+
+def _station_name(value: Any) -> str:
+    """A station name safe to put in a tag block (no delimiters), or empty."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    text = str(value)
+    return "".join(
+        c for c in text if c.isascii() and c.isprintable() and c not in ",*\\!$:"
+    )[:64]
 
 
 def _tagged(sentence: str, station: str) -> str:
@@ -124,9 +144,12 @@ def _received(document: Any) -> datetime | None:
     if not isinstance(document, dict):
         return None
     value = document.get("rxuxtime")
-    if isinstance(value, int | float) and value > 0:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC) if value > 0 else None
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 async def run_mqtt_source(
@@ -141,6 +164,14 @@ async def run_mqtt_source(
 ) -> None:
     """Subscribe to topics and hand every NMEA line to ``sink``; until cancelled."""
     topics = list(topics)
+    if not settings.username and not settings.tls:
+        log.warning(
+            "source %s: broker %s:%d without user name or TLS: anyone who can "
+            "publish there can inject sentences",
+            name,
+            settings.host,
+            settings.port,
+        )
     if not topics:
         msg = f"source {name}: no MQTT topics to subscribe to"
         raise SourceError(msg)
@@ -197,6 +228,6 @@ def _deliver(
         payload = str(payload).encode()
     lines, received = lines_from_payload(bytes(payload), max_chars)
     arrival = received or datetime.now(UTC)
-    source = f"{name}:{message.topic.value}"
+    source = name
     for line in lines:
         sink(line, source, arrival)

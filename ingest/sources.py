@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # is handed on cut to its first ``max_chars`` characters plus one more, so
 # that the stream counts it as too long.
 LineSink = Callable[[str, str, datetime], None]
-RefusedSink = Callable[[str, str], None]
+# (source name, peer address, reason): "sender_not_allowed" or
+# "connection_limit".
+RefusedSink = Callable[[str, str, str], None]
 
 _READ_CHUNK = 65536
 _TERMINATOR = re.compile(rb"\r\n|\r|\n")
@@ -158,8 +160,12 @@ async def run_tcp_client(
     max_chars: int = 4096,
     reconnect_max_s: float = 60.0,
     connect_timeout_s: float = 10.0,
+    idle_timeout_s: float | None = None,
 ) -> None:
     """Connect to a station's TCP feed and keep reconnecting, with backoff.
+
+    A station that stays silent for ``idle_timeout_s`` is taken for a
+    half-open connection: it is closed and connected again.
 
     Runs until cancelled. A station that is down is waited out: the delay
     doubles from 1 s up to ``reconnect_max_s``.
@@ -185,7 +191,7 @@ async def run_tcp_client(
         log.info("source %s: connected to %s:%d", name, host, port)
         delay_s = 1.0
         try:
-            await _pump(reader, name, sink, max_chars)
+            await _pump(reader, name, sink, max_chars, idle_timeout_s)
         finally:
             writer.close()
             with contextlib.suppress(OSError):
@@ -248,7 +254,7 @@ async def run_tcp_server(
         if not allow.allows(address):
             log.warning("source %s: refused %s (not on the allow-list)", name, address)
             if refused is not None:
-                refused(name, address)
+                refused(name, address, "sender_not_allowed")
             writer.close()
             return
         if len(active) >= max_connections:
@@ -259,7 +265,7 @@ async def run_tcp_server(
                 len(active),
             )
             if refused is not None:
-                refused(name, address)
+                refused(name, address, "connection_limit")
             writer.close()
             return
         task = asyncio.current_task()
@@ -267,7 +273,10 @@ async def run_tcp_server(
         active.add(task)
         log.info("source %s: station %s connected", name, address)
         try:
-            await _pump(reader, f"{name}:{address}", sink, max_chars, idle_timeout_s)
+            # One source per connection, so that two connections from one
+            # address never join each other's fragments.
+            source = f"{name}:{address}:{peer[1]}"
+            await _pump(reader, source, sink, max_chars, idle_timeout_s)
         finally:
             active.discard(task)
             writer.close()
@@ -309,7 +318,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 address,
             )
             if self.refused is not None:
-                self.refused(self.name, address)
+                self.refused(self.name, address, "sender_not_allowed")
             return
         # One datagram may hold several sentences, one per line or run
         # together; both are split here and by the framing.

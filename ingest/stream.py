@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pantaulaut.errors import IngestError
@@ -43,6 +43,7 @@ class AisMessage:
     sentences: tuple[Sentence, ...]
     source: str
     time: datetime
+    default_station: str | None = None
 
     @property
     def mmsi(self) -> int:
@@ -57,7 +58,7 @@ class AisMessage:
     @property
     def station(self) -> str:
         """Receiving station: tag block ``s:``, trailer ``r``, else the source."""
-        return self.sentences[0].station or self.source
+        return self.sentences[0].station or self.default_station or self.source
 
     @property
     def own_ship(self) -> bool:
@@ -86,6 +87,19 @@ class AisMessage:
             out["receiver_time"] = _iso_z(received)
         out["sentences"] = [s.raw for s in self.sentences]
         return out
+
+
+_STATION_NAME_CHARS = 64
+_MAX_STATIONS = 1000
+_OTHER_STATIONS = "(other stations)"
+# Receive times further ahead of the arrival clock than this, or before AIS
+# existed, are taken for corruption.
+_FUTURE_TOLERANCE = timedelta(minutes=10)
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _plausible(time: datetime, arrival: datetime) -> bool:
+    return _EARLIEST <= time <= arrival + _FUTURE_TOLERANCE
 
 
 def _iso_z(value: datetime) -> str:
@@ -133,6 +147,7 @@ class AisStream:
         self.stations: dict[str, StationStats] = {}
         self.station_vessels: dict[str, set[int]] = {}
         self._header_time: dict[str, datetime] = {}
+        self.source_stations: dict[str, str] = {}
         self._clock: dict[str, datetime] = {}
 
     @property
@@ -178,19 +193,20 @@ class AisStream:
     def finish(self) -> None:
         """Count what is still waiting for fragments (end of input)."""
         for error, sentences, source in self.assembler.flush():
-            self._reject(error, sentences[0].station or source, None, len(sentences))
+            station = sentences[0].station or self.station_of(source)
+            self._reject(error, station, None, len(sentences))
 
     def _sentence(
         self, sentence: Sentence, source: str, arrival: datetime
     ) -> AisMessage | None:
         self.sentences += 1
         time = self._data_time(sentence, source, arrival)
-        station = sentence.station or source
+        station = sentence.station or self.station_of(source)
         self._station(station, time).lines += 1
 
         parts = self.assembler.push(sentence, source, time.timestamp())
         for error, dropped, dropped_source in parts.errors:
-            station_of_dropped = dropped[0].station or dropped_source
+            station_of_dropped = dropped[0].station or self.station_of(dropped_source)
             self._reject(error, station_of_dropped, None, len(dropped))
         if parts.complete is None:
             return None
@@ -203,15 +219,28 @@ class AisStream:
         except IngestError as exc:
             self._reject(exc, station, time, len(fragments))
             return None
-        first_time = fragments[0].receiver_time or time
+        first = fragments[0].receiver_time
+        first_time = first if first and _plausible(first, arrival) else time
         self.messages += 1
         self.sentences_in_messages += len(fragments)
         stats = self._station(station, first_time)
         stats.messages += 1
-        heard = self.station_vessels.setdefault(station, set())
+        heard = self.station_vessels.setdefault(stats.station, set())
         heard.add(payload.mmsi)
         stats.vessel_count = len(heard)
-        return AisMessage(payload, tuple(fragments), source, first_time)
+        return AisMessage(payload, tuple(fragments), source, first_time, station)
+
+    def station_of(self, source: str) -> str:
+        """The station a source stands for when its lines name none.
+
+        ``source_stations`` maps a configured source name to its station;
+        a listener's connections are named ``<source>:<address>`` and take
+        the station of their listener.
+        """
+        station = self.source_stations.get(source)
+        if station is None:
+            station = self.source_stations.get(source.split(":", 1)[0])
+        return station or source
 
     def _data_time(
         self, sentence: Sentence, source: str, arrival: datetime
@@ -225,13 +254,31 @@ class AisStream:
         arrival time.
         """
         given = sentence.receiver_time or self._header_time.pop(source, None)
+        if given is not None and not _plausible(given, arrival):
+            # A corrupt or forged c: (its checksum is the sender's own) or a
+            # trailer time (no checksum at all) far ahead would stop the data
+            # clock's time-based checks; such a time is not believed.
+            self.warnings["implausible_time"] += 1
+            given = None
         if given is not None:
             self._clock[source] = given
             return given
         return self._clock.get(source, arrival)
 
     def _station(self, station: str, time: datetime | None) -> StationStats:
+        station = station[:_STATION_NAME_CHARS]
         stats = self.stations.get(station)
+        if stats is None and len(self.stations) >= _MAX_STATIONS:
+            # Every new s: value would otherwise cost memory and a store row
+            # for ever; past the bound they are pooled, and that is said.
+            if _OTHER_STATIONS not in self.stations:
+                log.warning(
+                    "more than %d stations: further ones are counted as %r",
+                    _MAX_STATIONS,
+                    _OTHER_STATIONS,
+                )
+            station = _OTHER_STATIONS
+            stats = self.stations.get(station)
         if stats is None:
             stats = self.stations[station] = StationStats(station)
         if time is not None:

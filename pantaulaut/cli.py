@@ -5,6 +5,8 @@
 ``decode``  one JSON object per decoded message; rejections on stderr
 ``demo``    the embedded default: a shipped recording, SQLite, the dashboard
 ``geodata`` ``geodata build``: rebuild data/*.geojson from the GSHHG coastline
+``simulate`` a scenario's NMEA with tag blocks, and its ground truth
+``evaluate`` recall, precision and time-to-alert of the detectors on scenarios
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pantaulaut.config import load_config
-from pantaulaut.errors import PantaulautError
+from pantaulaut.errors import PantaulautError, SourceError
 from pantaulaut.ingest.sources import LineSplitter, read_file_lines
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
 
@@ -78,6 +80,23 @@ def _parser() -> argparse.ArgumentParser:
         help="multiple of real time (default: as fast as possible)",
     )
     replay.add_argument("--report", type=Path, help="write the report JSON here")
+    replay.add_argument(
+        "--deliver",
+        action="store_true",
+        help="deliver the replay's alerts to the [delivery] destinations",
+    )
+    replay.add_argument(
+        "--deliver-time-limit",
+        type=float,
+        default=120.0,
+        help="seconds to wait after the replay for the outbox to empty",
+    )
+    replay.add_argument(
+        "--cap-status",
+        default="Exercise",
+        choices=["Actual", "Exercise", "Test", "System", "Draft"],
+        help="CAP status of delivered messages (default: Exercise)",
+    )
     replay.set_defaults(func=_replay)
 
     decode = commands.add_parser("decode", help="decode NMEA to JSON lines")
@@ -114,14 +133,51 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the .geojson files (default: pantaulaut's data folder)",
     )
     build.set_defaults(func=_geodata_build, log_level="info")
+    _add_scenario_commands(commands)
+    _add_delivery_commands(commands)
     return parser
+
+
+def _add_delivery_commands(commands: Any) -> None:
+    from pantaulaut.alerts import incidents, outbox
+
+    outbox.add_cli_commands(commands)
+    incidents.add_cli_commands(commands)
+
+
+def _add_scenario_commands(commands: Any) -> None:
+    simulate = commands.add_parser(
+        "simulate", help="write a scenario's NMEA and its ground truth"
+    )
+    simulate.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    simulate.add_argument("--out", type=Path, required=True, help="NMEA file")
+    simulate.add_argument(
+        "--truth", type=Path, help="ground-truth JSON (default: OUT.truth.json)"
+    )
+    simulate.set_defaults(func=_simulate)
+    evaluate = commands.add_parser(
+        "evaluate", help="score the detectors on scenarios (default: shipped ones)"
+    )
+    evaluate.add_argument("scenarios", nargs="*", type=Path, metavar="SCENARIO")
+    evaluate.add_argument("--json", type=Path, help="write the scores as JSON")
+    evaluate.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="run each scenario under this many seeds (noise, losses, phases)",
+    )
+    evaluate.add_argument(
+        "--check", action="store_true", help="exit 1 when a target is missed"
+    )
+    evaluate.set_defaults(func=_evaluate)
 
 
 def _run(args: argparse.Namespace) -> int:
     from pantaulaut.service import Service, run_forever
 
     config = load_config(args.config)
-    if not config.sources:
+    if not config.sources and config.scaleout.role != "worker":
+        # A worker's one source is its partition on the broker.
         log.warning("no [[sources]] configured: the service will wait for none")
     run_forever(Service(config))
     return 0
@@ -136,15 +192,39 @@ def _replay(args: argparse.Namespace) -> int:
     store = open_store(args.store) if args.store else None
     zones = load_zones(args.zones) if args.zones else None
     pipeline = pipeline_for(config, store, zones)
+    delivery = None
+    if args.deliver:
+        from pantaulaut.alerts.outbox import ReplayDelivery
+
+        delivery = ReplayDelivery(pipeline, config.delivery, store, args.cap_status)
+    left = 0
+    failure: SourceError | None = None
     try:
-        replay_files(pipeline, args.files, args.speed, config.ingest.max_line_chars)
+        try:
+            replay_files(pipeline, args.files, args.speed, config.ingest.max_line_chars)
+        except SourceError as exc:
+            # A damaged file (a truncated .gz) stops the replay, but what was
+            # read is reported and stored, not thrown away.
+            failure = exc
+            pipeline.finish()
+        if delivery is not None:
+            left = delivery.finish(args.deliver_time_limit)
     finally:
+        if delivery is not None:
+            delivery.close()
         if store is not None:
             store.close()
     report = pipeline.report()
+    if failure is not None:
+        report["errors"] = [str(failure)]
     if args.report:
         args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _print_summary(report, sys.stdout)
+    if failure is not None:
+        print(f"pantaulaut: {failure}", file=sys.stderr)
+        return 2
+    if delivery is not None:
+        return delivery.report(left)
     return 0
 
 
@@ -170,6 +250,61 @@ def _geodata_build(args: argparse.Namespace) -> int:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pantaulaut.simulate import (
+        ground_truth,
+        load_scenario,
+        simulate,
+        write_simulation,
+    )
+
+    scenario = load_scenario(args.scenario)
+    sim = simulate(scenario)
+    count = write_simulation(args.out, sim)
+    truth_path = args.truth or args.out.with_name(
+        args.out.name.removesuffix(".gz").rsplit(".", 1)[0] + ".truth.json"
+    )
+    truth = ground_truth(scenario, sim)
+    truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {count} lines to {args.out}, ground truth to {truth_path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pantaulaut.evaluate import (
+        default_scenarios,
+        print_report,
+        run_scenario,
+        score,
+        variants,
+    )
+    from pantaulaut.geofence.zones import load_zones
+    from pantaulaut.simulate import load_scenario
+
+    zones = load_zones()
+    paths = args.scenarios or default_scenarios()
+    scenarios = [load_scenario(p, zones) for p in paths]
+    runs = [v for s in scenarios for v in variants(s, max(1, args.seeds))]
+    results = [run_scenario(s, zones) for s in runs]
+    missing = print_report(results, sys.stdout)
+    if args.json:
+        scores = {
+            kind: {
+                "expected": s.expected,
+                "detected": s.detected,
+                "false_alarms": s.false_alarms,
+                "recall": s.recall,
+                "precision": s.precision,
+                "median_tta_s": s.median_tta_s,
+                "forbidden": s.violations,
+            }
+            for kind, s in score(results).items()
+        }
+        record = {"scores": scores, "shortfalls": missing}
+        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return 1 if args.check and missing else 0
 
 
 def _decode_lines(files: list[Path]) -> Iterator[tuple[str, str]]:

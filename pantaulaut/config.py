@@ -14,6 +14,7 @@ and what is expected.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -21,21 +22,31 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pantaulaut.alerts.delivery import DeliveryConfig, parse_delivery
 from pantaulaut.errors import ConfigError
 
 __all__ = [
     "Config",
     "DashboardConfig",
+    "DeliveryConfig",
     "IngestConfig",
     "MqttConfig",
+    "ScaleoutConfig",
     "SourceConfig",
+    "SpoolConfig",
     "StoreConfig",
     "ZonesConfig",
     "load_config",
 ]
 
 ENV_PREFIX = "PANTAULAUT_"
+_MAX_LIST_INDEX = 999
+_INGEST_CEILINGS = {"max_line_chars": 1_048_576, "max_pending_fragments": 1_000_000}
 SOURCE_KINDS = ("tcp-client", "tcp-server", "udp", "file", "mqtt")
+ROLES = ("all", "router", "worker")
+# More partitions than this would be more workers than one regency's traffic
+# could keep busy, and as many topics and spool files.
+MAX_PARTITIONS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,14 @@ class StoreConfig:
         url: ``sqlite:///path.db`` or ``postgresql://user@host/db``.
         retention_days: Keep positions and messages this many days; 0 keeps
             them for ever (PostgreSQL / TimescaleDB stores).
+        timeout_s: How long a write waits for a PostgreSQL server before
+            its batch goes to the spool instead (the service's input waits
+            meanwhile, so keep it short).
     """
 
     url: str = "sqlite:///pantaulaut.db"
     retention_days: int = 0
+    timeout_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +121,48 @@ class MqttConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SpoolConfig:
+    """``[spool]``: where batches wait while the store or the broker is away.
+
+    Attributes:
+        dir: Folder of the spool files (``store-<role>.spool``,
+            ``mqtt-<role>.spool``); empty: beside a SQLite store's file,
+            else the working directory. Files appear only when needed.
+        max_mb: Bound of each spool file; beyond it the oldest positions and
+            raw traffic are dropped (with a WARNING), alerts never.
+    """
+
+    dir: str = ""
+    max_mb: float = 256.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleoutConfig:
+    """``[scaleout]``: several processes share the load through the broker.
+
+    The broker is the one of ``[mqtt]`` (host, port, credentials, TLS) and
+    the topics are ``<mqtt.topic_prefix>/raw/<k>``.
+
+    Attributes:
+        role: ``all`` (default: this process does everything, no broker
+            needed), ``router`` (reads the ``[[sources]]`` and publishes each
+            message to the partition of its MMSI) or ``worker`` (runs the
+            pipeline on one partition).
+        partitions: How many workers share the load (MMSI mod partitions).
+        worker: Which partition this worker takes, 0 to partitions - 1.
+    """
+
+    role: str = "all"
+    partitions: int = 1
+    worker: int = 0
+
+    @property
+    def ident(self) -> str:
+        """``all``, ``router`` or ``worker-<k>``: names spool files and clients."""
+        return f"worker-{self.worker}" if self.role == "worker" else self.role
+
+
+@dataclass(frozen=True, slots=True)
 class SourceConfig:
     """One ``[[sources]]`` table: a receiver feed.
 
@@ -146,7 +203,11 @@ class Config:
     zones: ZonesConfig = field(default_factory=ZonesConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
+    scaleout: ScaleoutConfig = field(default_factory=ScaleoutConfig)
     sources: tuple[SourceConfig, ...] = ()
+    # [delivery] with [delivery.webhook] and [delivery.mqtt]: alerts to 112.
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
 
 _SECTIONS: dict[str, type] = {
@@ -155,6 +216,8 @@ _SECTIONS: dict[str, type] = {
     "zones": ZonesConfig,
     "ingest": IngestConfig,
     "mqtt": MqttConfig,
+    "spool": SpoolConfig,
+    "scaleout": ScaleoutConfig,
 }
 
 
@@ -170,9 +233,9 @@ def load_config(
     if path is not None:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                "--config", str(path), f"a readable file ({exc})"
+                "--config", str(path), f"a readable UTF-8 file ({exc})"
             ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("--config", str(path), f"valid TOML ({exc})") from exc
@@ -200,8 +263,10 @@ def _set_path(data: Any, path: list[str], value: Any, env_name: str) -> None:
     for depth, part in enumerate(path):
         last = depth == len(path) - 1
         if isinstance(node, list):
-            if not part.isdigit():
-                raise ConfigError(env_name, part, "a list index such as 0")
+            if not (part.isascii() and part.isdigit()) or int(part) > _MAX_LIST_INDEX:
+                raise ConfigError(
+                    env_name, part, f"a list index from 0 to {_MAX_LIST_INDEX}"
+                )
             index = int(part)
             while len(node) <= index:
                 node.append({})
@@ -218,7 +283,7 @@ def _set_path(data: Any, path: list[str], value: Any, env_name: str) -> None:
 
 
 def _build(data: dict[str, Any]) -> Config:
-    known = set(_SECTIONS) | {"sources"}
+    known = set(_SECTIONS) | {"sources", "delivery"}
     for key in data:
         if key not in known:
             raise ConfigError(key, data[key], f"one of the sections {sorted(known)}")
@@ -233,7 +298,64 @@ def _build(data: dict[str, Any]) -> Config:
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("sources.name", name, "a name used by one source only")
-    return Config(sources=sources, **sections)
+    delivery = parse_delivery(data.get("delivery", {}))
+    config = Config(sources=sources, delivery=delivery, **sections)
+    _check_scaleout(config)
+    return config
+
+
+def _check_scaleout(config: Config) -> None:
+    """Check the role against the rest: sources, partitions, topic prefix."""
+    scaleout = config.scaleout
+    if scaleout.role == "all":
+        if scaleout.partitions != 1:
+            raise ConfigError(
+                "scaleout.partitions",
+                scaleout.partitions,
+                "1 with role 'all' (one process does everything); set role to "
+                "'router' or 'worker' to share the load among processes",
+            )
+        return
+    prefix = config.mqtt.topic_prefix
+    if not prefix.strip("/") or any(c in prefix for c in "#+"):
+        raise ConfigError(
+            "mqtt.topic_prefix",
+            prefix,
+            "a topic prefix without wildcards (# +), such as 'pantaulaut': the "
+            "router and its workers meet on <prefix>/raw/<k>",
+        )
+    if scaleout.role == "router" and not config.sources:
+        raise ConfigError(
+            "sources",
+            [],
+            "at least one [[sources]] table: the router reads the stations and "
+            "routes their messages to the workers",
+        )
+    if scaleout.role == "worker" and config.sources:
+        raise ConfigError(
+            "sources",
+            [s.name for s in config.sources],
+            "no [[sources]] on a worker: it reads its partition from the broker "
+            "of [mqtt]; give the stations' sources to the router",
+        )
+
+
+def _check_scaleout_section(section: ScaleoutConfig) -> None:
+    if section.role not in ROLES:
+        raise ConfigError("scaleout.role", section.role, f"one of {list(ROLES)}")
+    if not 1 <= section.partitions <= MAX_PARTITIONS:
+        raise ConfigError(
+            "scaleout.partitions",
+            section.partitions,
+            f"a number of partitions from 1 to {MAX_PARTITIONS}",
+        )
+    if section.role == "worker" and not 0 <= section.worker < section.partitions:
+        raise ConfigError(
+            "scaleout.worker",
+            section.worker,
+            f"the partition this worker takes, 0 to {section.partitions - 1} "
+            f"(scaleout.partitions is {section.partitions})",
+        )
 
 
 def _section(name: str, cls: type, values: Any) -> Any:
@@ -263,9 +385,10 @@ def _convert(key: str, value: Any, type_name: Any) -> Any:
             return value
         raise ConfigError(key, value, "a whole number")
     if text == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and math.isfinite(value):
             return float(value)
-        raise ConfigError(key, value, "a number")
+        raise ConfigError(key, value, "a finite number")
     if text.startswith("tuple"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
@@ -296,11 +419,31 @@ def _check_section(name: str, section: Any) -> None:
             section.retention_days,
             "a number of days, 0 or more (0 keeps history for ever)",
         )
+    if isinstance(section, StoreConfig) and section.timeout_s <= 0:
+        raise ConfigError("store.timeout_s", section.timeout_s, "seconds, above 0")
+    if isinstance(section, SpoolConfig) and section.max_mb <= 0:
+        raise ConfigError(
+            "spool.max_mb", section.max_mb, "a size in megabytes, above 0"
+        )
+    if isinstance(section, ScaleoutConfig):
+        _check_scaleout_section(section)
     if isinstance(section, IngestConfig):
-        for key in ("fragment_timeout_s", "max_pending_fragments", "max_line_chars"):
+        for key in (
+            "fragment_timeout_s",
+            "max_pending_fragments",
+            "max_line_chars",
+            "batch_size",
+            "flush_interval_s",
+        ):
             if getattr(section, key) <= 0:
                 raise ConfigError(
                     f"ingest.{key}", getattr(section, key), "a number above 0"
+                )
+        # The bounds are what keeps memory bounded against a hostile sender.
+        for key, most in _INGEST_CEILINGS.items():
+            if getattr(section, key) > most:
+                raise ConfigError(
+                    f"ingest.{key}", getattr(section, key), f"at most {most}"
                 )
 
 
@@ -335,6 +478,16 @@ def _source(index: int, values: Any) -> SourceConfig:
 
 def _check_source(prefix: str, source: SourceConfig) -> None:
     _check_port(f"{prefix}.port", source.port)
+    if source.max_connections < 1:
+        raise ConfigError(
+            f"{prefix}.max_connections", source.max_connections, "1 or more"
+        )
+    if source.idle_timeout_s <= 0 or source.reconnect_max_s <= 0:
+        raise ConfigError(
+            f"{prefix}.idle_timeout_s / reconnect_max_s",
+            (source.idle_timeout_s, source.reconnect_max_s),
+            "numbers above 0",
+        )
     if source.kind == "file" and not source.path:
         raise ConfigError(f"{prefix}.path", source.path, "the path of an NMEA file")
     if source.kind not in ("file", "mqtt") and source.port == 0:

@@ -13,7 +13,9 @@ where they enter the code and keep their context as attributes::
     ├── SourceError          a receiver, file or listener could not be used
     ├── ZoneError            a zone file is invalid; names the feature
     ├── GeodataError         regional geodata cannot be built or read
-    └── StoreError           the store refused or lost a write or a query
+    ├── StoreError           the store refused or lost a write or a query
+    ├── DeliveryError        a destination (webhook, broker) did not take a message
+    └── IncidentError        an incident from a caller cannot be placed (position)
 
 Ingest errors carry a stable ``reason`` (the key under which a rejected line
 is counted) and the raw text that caused them.
@@ -25,8 +27,10 @@ __all__ = [
     "AssemblyError",
     "ConfigError",
     "DecodeError",
+    "DeliveryError",
     "FramingError",
     "GeodataError",
+    "IncidentError",
     "IngestError",
     "PantaulautError",
     "SourceError",
@@ -113,3 +117,34 @@ class GeodataError(PantaulautError):
 
 class StoreError(PantaulautError):
     """The store failed to write or to answer a query."""
+
+
+class DeliveryError(PantaulautError):
+    """A destination did not take a message; it will be tried again.
+
+    Attributes:
+        destination: ``webhook``, ``mqtt``, ...
+        retry_after_s: How long the destination asked us to wait
+            (``Retry-After``), if it did.
+    """
+
+    def __init__(
+        self, destination: str, message: str, retry_after_s: float | None = None
+    ) -> None:
+        self.destination = destination
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{destination}: {message}")
+
+
+class IncidentError(PantaulautError):
+    """An incident reported by a caller cannot be placed as given.
+
+    Attributes:
+        field: What is wrong, such as ``position``.
+        value: The text given.
+    """
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field} {value!r}: {problem}")

@@ -176,6 +176,12 @@ class Alert:
         updated: When it was last confirmed.
         evidence: Raw sentences that raised or confirmed it.
         summary: One line for the operator.
+        detail: Figures behind it, plain JSON (such as ``cpa_nm``,
+            ``other_mmsi``, ``silent_s``), for the operator and the 112 side.
+        history: Audit trail of the lifecycle, oldest first: one dict per
+            change with ``time`` (ISO 8601 UTC), ``actor`` (``system`` or an
+            operator), ``action`` (``opened``, ``escalated``,
+            ``acknowledged`` or ``resolved``) and ``note``.
     """
 
     id: str
@@ -193,6 +199,8 @@ class Alert:
     state: AlertState = AlertState.OPEN
     updated: datetime | None = None
     count: int = 1
+    detail: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

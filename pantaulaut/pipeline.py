@@ -5,6 +5,13 @@ line it is fed. It is synchronous and fast so that a replay runs through it
 at full speed; the live service feeds it from asyncio sources through a
 queue (see :mod:`pantaulaut.service`). Its clock is the data's own time, so a
 replay behaves as the live feed did.
+
+Alerts come from the beacon rule, zone crossings and the detectors of
+:mod:`pantaulaut.alerts.detect`; time-based detectors run on ticks of the
+data clock (every ``tick_s`` of data time, from :meth:`Pipeline.process`,
+and once more at :meth:`Pipeline.finish`). A live service whose only station
+falls silent stops the data clock with it: it should call
+:meth:`Pipeline.tick` with the wall-clock time now and then.
 """
 
 from __future__ import annotations
@@ -13,16 +20,20 @@ import logging
 import time as _time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pantaulaut.alerts.beacons import beacon_alert_kind
 from pantaulaut.alerts.book import AlertBook, AlertChange
-from pantaulaut.geofence.zones import ZoneSet, ZoneTracker
+from pantaulaut.alerts.detect import BERTH, Detectors
+from pantaulaut.alerts.findings import Finding
+from pantaulaut.alerts.lifecycle import LifecycleRules
+from pantaulaut.alerts.settings import DetectorSettings
+from pantaulaut.geofence.zones import Zone, ZoneSet, ZoneTracker
 from pantaulaut.ingest.assembly import Assembler
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
-from pantaulaut.model import AlertKind, StoredMessage, Vessel
+from pantaulaut.model import AlertKind, Severity, StoredMessage, Vessel
 from pantaulaut.store.base import Batch, Store
 from pantaulaut.vessels import VesselRegistry
 
@@ -44,6 +55,8 @@ class PipelineSettings:
         max_line_chars: Longer lines are rejected.
         batch_size: Records buffered before a write to the store.
         keep_messages: Store every decoded message with its raw sentences.
+        detectors: Thresholds of the detectors.
+        lifecycle: Hysteresis, cooldown and suppression of alerts.
     """
 
     fragment_timeout_s: float = 30.0
@@ -51,6 +64,11 @@ class PipelineSettings:
     max_line_chars: int = 4096
     batch_size: int = 5000
     keep_messages: bool = True
+    detectors: DetectorSettings = field(default_factory=DetectorSettings)
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
+
+
+_NOWHERE: tuple[str | None, frozenset[str]] = (None, frozenset())
 
 
 class Pipeline:
@@ -82,7 +100,12 @@ class Pipeline:
         )
         self.vessels = VesselRegistry()
         self.zones = ZoneTracker(zones)
-        self.alerts = AlertBook()
+        self.alerts = AlertBook(self.settings.lifecycle)
+        self.detectors = Detectors(zones, self.settings.detectors)
+        self._tick_every = timedelta(seconds=self.settings.detectors.tick_s)
+        self._next_tick: datetime | None = None
+        # Per vessel: name of the first zone it is in, and the kinds of all.
+        self._where: dict[int, tuple[str | None, frozenset[str]]] = {}
         self.alert_counts: Counter[str] = Counter()
         self.alert_log: list[dict[str, Any]] = []
         self.sinks: list[AlertSink] = []
@@ -100,9 +123,23 @@ class Pipeline:
             self.flush()
 
     def finish(self) -> None:
-        """End of input: count incomplete fragments and write what is left."""
+        """End of input: count incomplete fragments, judge silences, write."""
         self.stream.finish()
+        if self.clock is not None:
+            self._tick(self.clock)
         self.flush()
+
+    def tick(self, now: datetime | None = None) -> None:
+        """Run the time-based detectors now (live service: wall-clock time).
+
+        Args:
+            now: Moves the data clock forward to this time first, so that
+                silence is measured even when no station sends anything.
+        """
+        if now is not None and (self.clock is None or now > self.clock):
+            self.clock = now
+        if self.clock is not None:
+            self._tick(self.clock)
 
     def flush(self) -> None:
         """Write the buffered batch to the store."""
@@ -137,7 +174,6 @@ class Pipeline:
                 )
             )
 
-        zone_names: list[str] = []
         if update.position is not None:
             self._batch.positions.append(update.position)
             for vessel_sink in self.vessel_sinks:
@@ -146,8 +182,13 @@ class Pipeline:
                 "AtoN",
                 "base station",
             ):
-                zone_names = self._zones(
+                here = self._zones(
                     message, update.position.lon_deg, update.position.lat_deg
+                )
+                self._where[vessel.mmsi] = (
+                    (here[0].name, frozenset(z.kind for z in here))
+                    if here
+                    else _NOWHERE
                 )
 
         kind = beacon_alert_kind(payload)
@@ -155,11 +196,116 @@ class Pipeline:
             self._raise(
                 kind,
                 message,
-                zone=zone_names[0] if zone_names else None,
+                zone=self._where.get(payload.mmsi, _NOWHERE)[0],
                 summary=_beacon_summary(kind, payload.mmsi, payload.value("text")),
             )
+        for finding in self.detectors.on_message(message, update, self.clock):
+            self._apply(finding)
+        if self._next_tick is None or self.clock >= self._next_tick:
+            self._tick(self.clock)
 
-    def _zones(self, message: AisMessage, lon_deg: float, lat_deg: float) -> list[str]:
+    def acknowledge(
+        self, alert_id: str, actor: str, note: str = "", time: datetime | None = None
+    ) -> AlertChange:
+        """An operator takes an open alert on; stored and sent like any change.
+
+        Args:
+            alert_id: The alert's id.
+            actor: Who (an operator's name or account).
+            note: Why, or what they do about it.
+            time: When; the data clock (else now) by default.
+
+        Raises:
+            KeyError: No open alert has this id.
+            ValueError: It is already acknowledged.
+        """
+        change = self.alerts.acknowledge(alert_id, self._now(time), actor, note)
+        self._emit(change)
+        return change
+
+    def resolve(
+        self, alert_id: str, actor: str, note: str = "", time: datetime | None = None
+    ) -> AlertChange:
+        """An operator closes an alert; its kind's cooldown follows.
+
+        Raises:
+            KeyError: No open or acknowledged alert has this id.
+        """
+        change = self.alerts.resolve(alert_id, self._now(time), actor, note)
+        self._emit(change)
+        return change
+
+    def _now(self, time: datetime | None) -> datetime:
+        return time or self.clock or datetime.now(UTC)
+
+    def _tick(self, now: datetime) -> None:
+        self._next_tick = now + self._tick_every
+        for finding in self.detectors.on_tick(now):
+            self._apply(finding)
+        for change in self.alerts.tick(now):
+            self._emit(change)
+
+    def _apply(self, finding: Finding) -> None:
+        """Turn one detector finding into an alert change, if any."""
+        mmsi = finding.mmsi
+        zone, zone_kinds = self._where.get(mmsi, _NOWHERE) if mmsi else _NOWHERE
+        if not finding.active:
+            change = self.alerts.clear(
+                finding.kind,
+                finding.time,
+                mmsi=mmsi,
+                partner=finding.partner,
+                station=finding.station,
+                note=finding.summary,
+            )
+            if change is not None:
+                self._emit(change)
+            return
+        if finding.partner is not None:
+            zone_kinds = zone_kinds | self._where.get(finding.partner, _NOWHERE)[1]
+        if self._near_berth(finding.time, mmsi, finding.partner):
+            zone_kinds = zone_kinds | {BERTH}
+        vessel = self.vessels.get(mmsi) if mmsi is not None else None
+        lat, lon = finding.lat_deg, finding.lon_deg
+        if (lat is None or lon is None) and vessel is not None:
+            lat, lon = vessel.lat_deg, vessel.lon_deg
+        change = self.alerts.raise_alert(
+            finding.kind,
+            finding.time,
+            mmsi=mmsi,
+            vessel_name=vessel.name if vessel else None,
+            lat_deg=lat,
+            lon_deg=lon,
+            zone=zone,
+            station=finding.station,
+            summary=self._named(finding.summary, mmsi, finding.partner),
+            evidence=list(finding.evidence),
+            severity=finding.severity,
+            partner=finding.partner,
+            detail=finding.detail,
+            zone_kinds=zone_kinds,
+        )
+        if change is not None:
+            self._emit(change)
+
+    def _near_berth(self, now: datetime, *mmsis: int | None) -> bool:
+        for mmsi in mmsis:
+            vessel = self.vessels.get(mmsi) if mmsi is not None else None
+            if vessel is None or vessel.lat_deg is None or vessel.lon_deg is None:
+                continue
+            if self.detectors.near_berth(vessel.lat_deg, vessel.lon_deg, now):
+                return True
+        return False
+
+    def _named(self, summary: str, *mmsis: int | None) -> str:
+        """The summary with vessel names beside their MMSI, where known."""
+        for mmsi in mmsis:
+            vessel = self.vessels.get(mmsi) if mmsi is not None else None
+            if vessel is not None and vessel.name:
+                summary = summary.replace(str(mmsi), f"{vessel.name} ({mmsi})", 1)
+        return summary
+
+    def _zones(self, message: AisMessage, lon_deg: float, lat_deg: float) -> list[Zone]:
         here, crossings = self.zones.update(message.mmsi, lon_deg, lat_deg)
         for crossing in crossings:
             zone = crossing.zone
@@ -178,7 +324,7 @@ class Pipeline:
                 severity=zone.severity,
                 repeat=True,
             )
-        return [z.name for z in here]
+        return here
 
     def _raise(
         self,
@@ -187,7 +333,7 @@ class Pipeline:
         *,
         zone: str | None,
         summary: str,
-        severity: Any = None,
+        severity: Severity | None = None,
         repeat: bool = False,
     ) -> None:
         vessel = self.vessels.get(message.mmsi)
@@ -207,9 +353,15 @@ class Pipeline:
             evidence=[s.raw for s in message.sentences],
             severity=severity,
         )
+        if change is not None:
+            self._emit(change)
+
+    def _emit(self, change: AlertChange) -> None:
+        """Keep an alert change for the store, the report and the sinks."""
         alert = change.alert
         self._batch.alerts[alert.id] = alert
         if change.new:
+            kind = alert.kind
             self.alert_counts[kind.value] += 1
             self.alert_log.append(
                 {
@@ -226,7 +378,7 @@ class Pipeline:
                 kind.value,
                 alert.severity,
                 alert.mmsi,
-                summary,
+                alert.summary,
             )
         for sink in self.sinks:
             sink(change)

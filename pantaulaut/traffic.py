@@ -43,8 +43,11 @@ __all__ = [
     "Waypoint",
     "format_tag_block",
     "generate",
+    "position_fields",
     "report_interval_s",
+    "static_fields",
     "static_interval_s",
+    "tagged_lines",
     "track_point",
     "write_recording",
 ]
@@ -212,6 +215,9 @@ class VesselPlan:
 class SartActivation:
     """An AIS-SART switched on: bursts of position reports plus a text.
 
+    A MOB device (972xxyyyy, text "MOB ACTIVE") or an EPIRB-AIS (974xxyyyy,
+    "EPIRB ACTIVE") transmits the same way.
+
     Attributes:
         mmsi: The SART's MMSI, 970xxyyyy (xx manufacturer, yyyy serial).
         at_s: Seconds after the recording's start of the first burst.
@@ -310,10 +316,11 @@ def _check_mmsi(mmsi: int) -> None:
 
 
 def _check_sart_mmsi(mmsi: int) -> None:
-    # AIS-SART identities are 970xxyyyy (ITU-R M.585).
+    # AIS-SART identities are 970xxyyyy, MOB devices 972xxyyyy and EPIRB-AIS
+    # 974xxyyyy (ITU-R M.585); all three transmit the same way.
     _check_mmsi(mmsi)
-    if mmsi // 1_000_000 != 970:
-        msg = f"SART MMSI {mmsi} does not start with 970"
+    if mmsi // 1_000_000 not in (970, 972, 974):
+        msg = f"SART MMSI {mmsi} does not start with 970, 972 or 974"
         raise PlanError(msg)
 
 
@@ -693,6 +700,52 @@ def _sart_source(
                     yield _Transmission(text_s, order, event.station, "A", text)
                 next_text_s = burst_s + _SART_TEXT_PERIOD_S
         burst_s += _SART_BURST_PERIOD_S
+
+
+def position_fields(
+    plan: VesselPlan,
+    point: TrackPoint,
+    rng: random.Random,
+    when: datetime,
+    heading_deg: float,
+) -> dict[str, str | int | float | bytes | bool]:
+    """Fields of one noisy position report (message 1 or 18) for pyais.
+
+    Args:
+        plan: The vessel: identity, class and navigational statuses.
+        point: Where the vessel is and how it moves, before noise.
+        rng: Source of the receiver noise.
+        when: The time of the report (its UTC second goes in the message).
+        heading_deg: The true heading, before noise.
+    """
+    return _position_fields(plan, point, rng, when.second, heading_deg)
+
+
+def static_fields(
+    plan: VesselPlan,
+) -> list[dict[str, str | int | float | bytes | bool]]:
+    """Fields of the static report of a plan: message 5, or 24 parts A and B."""
+    return _static_fields(plan)
+
+
+def tagged_lines(
+    fields: dict[str, str | int | float | bytes | bool],
+    station: str,
+    when: datetime,
+    channel: str,
+    message_id: int,
+) -> list[str]:
+    """Encode one message as tagged NMEA lines, one per fragment.
+
+    Args:
+        fields: Message fields for pyais's encoder.
+        station: Receiving station, for the ``s:`` tag.
+        when: Receive time (UTC-aware), for the ``c:`` tag.
+        channel: "A" or "B".
+        message_id: Running number; its last digit is the sequence id.
+    """
+    tx = _Transmission(0.0, 0, station, channel, fields)
+    return _format(tx, when, message_id)[1]
 
 
 def _format(

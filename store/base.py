@@ -12,7 +12,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from pantaulaut.errors import ConfigError
 from pantaulaut.model import (
@@ -24,9 +25,69 @@ from pantaulaut.model import (
     Vessel,
 )
 
-__all__ = ["Batch", "Store", "open_store"]
+__all__ = ["Batch", "Delivery", "DeliveryState", "Outbox", "Store", "open_store"]
 
 log = logging.getLogger(__name__)
+
+
+class DeliveryState(StrEnum):
+    """Where a message in the delivery outbox is."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One message for one destination, kept in the outbox until delivered.
+
+    The outbox makes delivery to 112 durable: a message is stored before
+    anything is sent, and leaves the ``pending`` state only when the
+    destination has taken it (``delivered``) or every attempt has failed
+    (``dead``, for the operator to see and retry).
+
+    Attributes:
+        id: Row id: ``<destination>:<message_id>``.
+        message_id: The message's stable id, the same for every destination
+            and every attempt (the CAP identifier; the ``webhook-id`` header);
+            receivers de-duplicate on it.
+        destination: ``webhook``, ``mqtt``, ...
+        alert_id: The alert the message is about.
+        seq: Its place among the alert's messages (1 for the first); the
+            messages of one alert go to one destination in this order.
+        body: What is sent, as text (CAP XML or JSON).
+        content_type: Its media type, such as ``application/cap+xml``.
+        created: When it was put in the outbox (UTC, wall clock).
+        msg_type: CAP ``msgType``: ``Alert``, ``Update`` or ``Cancel``.
+        reference: ``sender,identifier,sent`` of the message, which later
+            messages of the alert cite in CAP ``references``.
+        topic: Where to publish it (MQTT destinations).
+        priority: Lower goes first (the alert's severity rank).
+        state: Pending, delivered or dead.
+        attempts: Attempts made (or started) so far.
+        next_attempt_at: Not to be tried before this (UTC); None: now.
+        last_error: Why the latest attempt failed.
+        delivered_at: When the destination took it.
+    """
+
+    id: str
+    message_id: str
+    destination: str
+    alert_id: str
+    seq: int
+    body: str
+    content_type: str
+    created: datetime
+    msg_type: str = "Alert"
+    reference: str = ""
+    topic: str = ""
+    priority: int = 4
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    delivered_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -38,6 +99,8 @@ class Batch:
     vessels: dict[int, Vessel] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     stations: dict[str, StationStats] = field(default_factory=dict)
+    # Outbox rows stored in the same transaction as the alerts they are about.
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.positions) + len(self.messages) + len(self.alerts)
@@ -50,6 +113,7 @@ class Batch:
             or self.vessels
             or self.alerts
             or self.stations
+            or self.deliveries
         )
 
 
@@ -98,6 +162,81 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """The delivery outbox: messages for 112 kept until delivered.
+
+    Every method is one transaction. Several processes may claim from one
+    PostgreSQL outbox at once; a claimed message is leased to its claimer
+    for ``lease_s``, and one whose claimer died is claimed again after that.
+    """
+
+    def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> int:
+        """Add messages to the outbox; ids already there are left alone.
+
+        Returns:
+            How many were added.
+        """
+        ...
+
+    def claim_due_deliveries(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        destination: str | None = None,
+        lease_s: float = 60.0,
+    ) -> list[Delivery]:
+        """Take up to ``limit`` pending messages that are due, to send them.
+
+        Only the earliest pending message of each alert and destination is
+        due, so that an alert's messages arrive in order; the most severe
+        come first. Each one claimed has its ``attempts`` counted and is not
+        due again before ``now + lease_s``.
+        """
+        ...
+
+    def mark_delivered(self, delivery_id: str, when: datetime) -> None:
+        """The destination took the message."""
+        ...
+
+    def mark_failed(
+        self, delivery_id: str, error: str, next_attempt_at: datetime | None
+    ) -> None:
+        """An attempt failed: try again at ``next_attempt_at``, or never (None).
+
+        With None the message becomes a dead letter.
+        """
+        ...
+
+    def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        """Messages every attempt failed for, oldest first."""
+        ...
+
+    def retry_dead_letter(self, delivery_id: str, now: datetime) -> bool:
+        """Make a dead letter pending again with fresh attempts.
+
+        Returns:
+            False when no dead letter has this id.
+        """
+        ...
+
+    def deliveries(
+        self,
+        *,
+        states: Sequence[DeliveryState] | None = None,
+        alert_id: str | None = None,
+        destination: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Messages in the outbox, oldest first, filtered as asked."""
+        ...
+
+    def pending_deliveries(self, destination: str | None = None) -> int:
+        """How many messages wait to be delivered."""
         ...
 
 

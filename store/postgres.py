@@ -61,7 +61,7 @@ from pantaulaut.model import (
     StoredMessage,
     Vessel,
 )
-from pantaulaut.store.base import Batch
+from pantaulaut.store.base import Batch, Delivery, DeliveryState
 
 __all__ = ["MIGRATIONS", "PostgresStore", "ServerFeatures"]
 
@@ -145,6 +145,39 @@ MIGRATIONS: tuple[tuple[int, str, LiteralString], ...] = (
             station text PRIMARY KEY,
             data jsonb NOT NULL
         );
+        """,
+    ),
+    (
+        2,
+        "delivery outbox",
+        """
+        -- Messages for 112 (CAP or JSON, per destination) until delivered;
+        -- see store.base.Outbox.
+        CREATE TABLE IF NOT EXISTS outbox (
+            id text PRIMARY KEY,
+            message_id text NOT NULL,
+            destination text NOT NULL,
+            alert_id text NOT NULL,
+            seq integer NOT NULL,
+            msg_type text NOT NULL,
+            reference text NOT NULL,
+            priority smallint NOT NULL,
+            created timestamptz NOT NULL,
+            content_type text NOT NULL,
+            topic text NOT NULL,
+            body text NOT NULL,
+            state text NOT NULL,
+            attempts integer NOT NULL,
+            next_attempt_at timestamptz NOT NULL,
+            last_error text NOT NULL,
+            delivered_at timestamptz
+        );
+        -- Due messages; delivered ones are the bulk and stay out of it.
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at)
+            WHERE state = 'pending';
+        CREATE INDEX IF NOT EXISTS outbox_chain
+            ON outbox (alert_id, destination, seq);
+        CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, created);
         """,
     ),
 )
@@ -426,6 +459,8 @@ class PostgresStore:
                         for s in batch.stations.values()
                     ],
                 )
+            if batch.deliveries:
+                cur.executemany(_INSERT_DELIVERY, _delivery_rows(batch.deliveries))
         log.info(
             "wrote %d positions, %d messages, %d vessels, %d alerts, %d stations "
             "to %s in %.3f s",
@@ -592,6 +627,202 @@ class PostgresStore:
     def close(self) -> None:
         """Close every connection of the pool."""
         self._pool.close()
+
+    # The delivery outbox (see store.base.Outbox).
+
+    def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> int:
+        """Add messages to the outbox; ids already there are left alone."""
+        if not deliveries:
+            return 0
+        added = 0
+        with (
+            self._connection("outbox enqueue") as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            for row in _delivery_rows(deliveries):
+                cur.execute(_INSERT_DELIVERY, row)
+                added += max(cur.rowcount, 0)
+        return added
+
+    def claim_due_deliveries(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        destination: str | None = None,
+        lease_s: float = 60.0,
+    ) -> list[Delivery]:
+        """Take up to ``limit`` due messages, heads of their alert's chain.
+
+        ``FOR UPDATE SKIP LOCKED``: workers claiming at the same moment take
+        different messages instead of waiting for each other.
+        """
+        until = now + timedelta(seconds=lease_s)
+        query = sql.SQL(
+            "WITH due AS (SELECT o.id FROM outbox o WHERE o.state = 'pending' "
+            "AND o.next_attempt_at <= %s {} "
+            "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.alert_id = o.alert_id "
+            "AND p.destination = o.destination AND p.seq < o.seq "
+            "AND p.state = 'pending') "
+            "ORDER BY o.priority, o.created, o.seq LIMIT %s "
+            "FOR UPDATE OF o SKIP LOCKED) "
+            "UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = %s "
+            "FROM due WHERE o.id = due.id RETURNING {}"
+        ).format(
+            sql.SQL("AND o.destination = %s" if destination is not None else ""),
+            sql.SQL(_OUTBOX_COLUMNS),
+        )
+        params: list[Any] = [now]
+        if destination is not None:
+            params.append(destination)
+        params += [limit, until]
+        with self._connection("outbox claim") as conn, conn.transaction():
+            rows = conn.execute(query, params).fetchall()
+        claimed = [_delivery_from(row) for row in rows]
+        claimed.sort(key=lambda d: (d.priority, d.created, d.seq))
+        return claimed
+
+    def mark_delivered(self, delivery_id: str, when: datetime) -> None:
+        """The destination took the message."""
+        with self._connection("outbox update") as conn, conn.transaction():
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', delivered_at = %s, "
+                "last_error = '' WHERE id = %s",
+                (when, delivery_id),
+            )
+
+    def mark_failed(
+        self, delivery_id: str, error: str, next_attempt_at: datetime | None
+    ) -> None:
+        """Retry at ``next_attempt_at``, or make it a dead letter (None)."""
+        with self._connection("outbox update") as conn, conn.transaction():
+            if next_attempt_at is None:
+                conn.execute(
+                    "UPDATE outbox SET state = 'dead', last_error = %s "
+                    "WHERE id = %s AND state = 'pending'",
+                    (_text(error), delivery_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE outbox SET next_attempt_at = %s, last_error = %s "
+                    "WHERE id = %s AND state = 'pending'",
+                    (next_attempt_at, _text(error), delivery_id),
+                )
+
+    def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        """Messages every attempt failed for, oldest first."""
+        return self.deliveries(states=[DeliveryState.DEAD], limit=limit)
+
+    def retry_dead_letter(self, delivery_id: str, now: datetime) -> bool:
+        """Make a dead letter pending again with fresh attempts."""
+        with self._connection("outbox retry") as conn, conn.transaction():
+            cur = conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, "
+                "next_attempt_at = %s WHERE id = %s AND state = 'dead'",
+                (now, delivery_id),
+            )
+            return cur.rowcount > 0
+
+    def deliveries(
+        self,
+        *,
+        states: Sequence[DeliveryState] | None = None,
+        alert_id: str | None = None,
+        destination: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Messages in the outbox, oldest first, filtered as asked."""
+        conditions: list[sql.Composable] = [sql.SQL("TRUE")]
+        params: list[Any] = []
+        if states is not None:
+            conditions.append(sql.SQL("o.state = ANY(%s)"))
+            params.append([DeliveryState(s).value for s in states])
+        if alert_id is not None:
+            conditions.append(sql.SQL("o.alert_id = %s"))
+            params.append(alert_id)
+        if destination is not None:
+            conditions.append(sql.SQL("o.destination = %s"))
+            params.append(destination)
+        query = sql.SQL(
+            "SELECT {} FROM outbox o WHERE {} "
+            "ORDER BY o.created, o.alert_id, o.seq, o.destination LIMIT %s"
+        ).format(sql.SQL(_OUTBOX_COLUMNS), sql.SQL(" AND ").join(conditions))
+        params.append(limit)
+        return [_delivery_from(row) for row in self._query(query, params)]
+
+    def pending_deliveries(self, destination: str | None = None) -> int:
+        """How many messages wait to be delivered."""
+        if destination is None:
+            rows = self._query("SELECT count(*) FROM outbox WHERE state = 'pending'")
+        else:
+            rows = self._query(
+                "SELECT count(*) FROM outbox WHERE state = 'pending' "
+                "AND destination = %s",
+                (destination,),
+            )
+        return int(rows[0][0])
+
+
+_OUTBOX_COLUMNS: LiteralString = (
+    "o.id, o.message_id, o.destination, o.alert_id, o.seq, o.body, "
+    "o.content_type, o.created, o.msg_type, o.reference, o.topic, o.priority, "
+    "o.state, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at"
+)
+_INSERT_DELIVERY: LiteralString = (
+    "INSERT INTO outbox (id, message_id, destination, alert_id, seq, msg_type, "
+    "reference, priority, created, content_type, topic, body, state, attempts, "
+    "next_attempt_at, last_error, delivered_at) VALUES "
+    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _delivery_rows(deliveries: Sequence[Delivery]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            _text(d.id),
+            _text(d.message_id),
+            _text(d.destination),
+            _text(d.alert_id),
+            d.seq,
+            d.msg_type,
+            _text(d.reference),
+            d.priority,
+            d.created,
+            d.content_type,
+            _text(d.topic),
+            _text(d.body),
+            DeliveryState(d.state).value,
+            d.attempts,
+            d.next_attempt_at or d.created,
+            _text(d.last_error),
+            d.delivered_at,
+        )
+        for d in deliveries
+    ]
+
+
+def _delivery_from(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        id=row[0],
+        message_id=row[1],
+        destination=row[2],
+        alert_id=row[3],
+        seq=row[4],
+        body=row[5],
+        content_type=row[6],
+        created=row[7],
+        msg_type=row[8],
+        reference=row[9],
+        topic=row[10],
+        priority=row[11],
+        state=DeliveryState(row[12]),
+        attempts=row[13],
+        next_attempt_at=row[14],
+        last_error=row[15],
+        delivered_at=row[16],
+    )
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from pantaulaut.model import (
     StoredMessage,
     Vessel,
 )
-from pantaulaut.store.base import Batch
+from pantaulaut.store.base import Batch, Delivery, DeliveryState
 
 __all__ = ["SqliteStore"]
 
@@ -82,6 +82,27 @@ CREATE TABLE IF NOT EXISTS stations (
     station TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    msg_type TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_chain ON outbox (alert_id, destination, seq);
 """
 
 
@@ -236,6 +257,7 @@ class SqliteStore:
                     for s in batch.stations.values()
                 ],
             )
+            _insert_deliveries(cur, batch.deliveries)
         log.info(
             "wrote %d positions, %d messages, %d vessels, %d alerts to %s",
             len(batch.positions),
@@ -339,6 +361,210 @@ class SqliteStore:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+    # The delivery outbox (see store.base.Outbox).
+
+    @contextmanager
+    def _immediate(self, doing: str) -> Iterator[sqlite3.Cursor]:
+        """A write transaction that takes the file's write lock at once.
+
+        Another process claiming from the same file waits (busy_timeout)
+        instead of failing on a lock upgrade half-way through.
+        """
+        with self._lock:
+            cursor = self._db.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                cursor.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                msg = f"SQLite {doing} on {self.path!r} failed: {exc}"
+                raise StoreError(msg) from exc
+
+    def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> int:
+        """Add messages to the outbox; ids already there are left alone."""
+        if not deliveries:
+            return 0
+        with self._immediate("outbox enqueue") as cur:
+            added = _insert_deliveries(cur, deliveries)
+        log.debug("outbox: %d of %d messages added", added, len(deliveries))
+        return added
+
+    def claim_due_deliveries(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        destination: str | None = None,
+        lease_s: float = 60.0,
+    ) -> list[Delivery]:
+        """Take up to ``limit`` due messages, heads of their alert's chain."""
+        sql = (
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox o WHERE o.state = 'pending' "  # noqa: S608
+            "AND o.next_attempt_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.alert_id = o.alert_id "
+            "AND p.destination = o.destination AND p.seq < o.seq "
+            "AND p.state = 'pending')"
+        )
+        params: list[Any] = [_iso(now)]
+        if destination is not None:
+            sql += " AND o.destination = ?"
+            params.append(destination)
+        sql += " ORDER BY o.priority, o.created, o.seq LIMIT ?"
+        params.append(limit)
+        until = _iso(now + timedelta(seconds=lease_s))
+        with self._immediate("outbox claim") as cur:
+            claimed = [_delivery_from(row) for row in cur.execute(sql, params)]
+            cur.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? "
+                "WHERE id = ?",
+                [(until, d.id) for d in claimed],
+            )
+        for item in claimed:
+            item.attempts += 1
+            item.next_attempt_at = _from_iso(until)
+        return claimed
+
+    def mark_delivered(self, delivery_id: str, when: datetime) -> None:
+        """The destination took the message."""
+        with self._immediate("outbox update") as cur:
+            cur.execute(
+                "UPDATE outbox SET state = 'delivered', delivered_at = ?, "
+                "last_error = '' WHERE id = ?",
+                (_iso(when), delivery_id),
+            )
+
+    def mark_failed(
+        self, delivery_id: str, error: str, next_attempt_at: datetime | None
+    ) -> None:
+        """Retry at ``next_attempt_at``, or make it a dead letter (None)."""
+        with self._immediate("outbox update") as cur:
+            if next_attempt_at is None:
+                cur.execute(
+                    "UPDATE outbox SET state = 'dead', last_error = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (error, delivery_id),
+                )
+            else:
+                cur.execute(
+                    "UPDATE outbox SET next_attempt_at = ?, last_error = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (_iso(next_attempt_at), error, delivery_id),
+                )
+
+    def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        """Messages every attempt failed for, oldest first."""
+        return self.deliveries(states=[DeliveryState.DEAD], limit=limit)
+
+    def retry_dead_letter(self, delivery_id: str, now: datetime) -> bool:
+        """Make a dead letter pending again with fresh attempts."""
+        with self._immediate("outbox retry") as cur:
+            cur.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, "
+                "next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+                (_iso(now), delivery_id),
+            )
+            return cur.rowcount > 0
+
+    def deliveries(
+        self,
+        *,
+        states: Sequence[DeliveryState] | None = None,
+        alert_id: str | None = None,
+        destination: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Messages in the outbox, oldest first, filtered as asked."""
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox o WHERE 1=1"  # noqa: S608
+        params: list[Any] = []
+        if states is not None:
+            sql += f" AND o.state IN ({','.join('?' for _ in states)})"
+            params += [DeliveryState(s).value for s in states]
+        if alert_id is not None:
+            sql += " AND o.alert_id = ?"
+            params.append(alert_id)
+        if destination is not None:
+            sql += " AND o.destination = ?"
+            params.append(destination)
+        sql += " ORDER BY o.created, o.alert_id, o.seq, o.destination LIMIT ?"
+        params.append(limit)
+        return [_delivery_from(row) for row in self._query(sql, params)]
+
+    def pending_deliveries(self, destination: str | None = None) -> int:
+        """How many messages wait to be delivered."""
+        if destination is None:
+            rows = self._query("SELECT count(*) FROM outbox WHERE state = 'pending'")
+        else:
+            rows = self._query(
+                "SELECT count(*) FROM outbox WHERE state = 'pending' "
+                "AND destination = ?",
+                (destination,),
+            )
+        return int(rows[0][0])
+
+
+_OUTBOX_COLUMNS = (
+    "o.id, o.message_id, o.destination, o.alert_id, o.seq, o.body, "
+    "o.content_type, o.created, o.msg_type, o.reference, o.topic, o.priority, "
+    "o.state, o.attempts, o.next_attempt_at, o.last_error, o.delivered_at"
+)
+
+
+def _insert_deliveries(cur: sqlite3.Cursor, deliveries: Sequence[Delivery]) -> int:
+    before = cur.connection.total_changes
+    cur.executemany(
+        "INSERT INTO outbox (id, message_id, destination, alert_id, seq, msg_type, "
+        "reference, priority, created, content_type, topic, body, state, attempts, "
+        "next_attempt_at, last_error, delivered_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        [
+            (
+                d.id,
+                d.message_id,
+                d.destination,
+                d.alert_id,
+                d.seq,
+                d.msg_type,
+                d.reference,
+                d.priority,
+                _iso(d.created),
+                d.content_type,
+                d.topic,
+                d.body,
+                DeliveryState(d.state).value,
+                d.attempts,
+                _iso(d.next_attempt_at or d.created),
+                d.last_error,
+                _iso(d.delivered_at),
+            )
+            for d in deliveries
+        ],
+    )
+    return cur.connection.total_changes - before
+
+
+def _delivery_from(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        id=row[0],
+        message_id=row[1],
+        destination=row[2],
+        alert_id=row[3],
+        seq=row[4],
+        body=row[5],
+        content_type=row[6],
+        created=datetime.fromisoformat(row[7]),
+        msg_type=row[8],
+        reference=row[9],
+        topic=row[10],
+        priority=row[11],
+        state=DeliveryState(row[12]),
+        attempts=row[13],
+        next_attempt_at=_from_iso(row[14]),
+        last_error=row[15],
+        delivered_at=_from_iso(row[16]),
+    )
 
 
 def _dumps(data: Any) -> str:

@@ -81,6 +81,13 @@ def test_environment_overrides_every_key(tmp_path: Path) -> None:
         ('[store]\nurl = "mysql://x"\n', "store.url", "sqlite:///"),
         ("[store]\nretention_days = -1\n", "store.retention_days", "0 or more"),
         ('[stroe]\nurl = "x"\n', "stroe", "sections"),
+        ("[dashboard]\nrefresh_s = nan\n", "dashboard.refresh_s", "finite"),
+        ("[ingest]\nflush_interval_s = 0\n", "ingest.flush_interval_s", "above 0"),
+        (
+            "[ingest]\nmax_line_chars = 99999999999\n",
+            "ingest.max_line_chars",
+            "at most",
+        ),
         ('[[sources]]\nname = "a"\nkind = "serial"\n', "sources[0].kind", "tcp-client"),
         (
             '[[sources]]\nname = "a"\nkind = "udp"\nport = 5000\n',

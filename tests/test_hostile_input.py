@@ -25,6 +25,7 @@ from pantaulaut.service import Service
 
 pytestmark = pytest.mark.network
 
+NOW = datetime(2026, 6, 17, tzinfo=UTC)
 GOOD = encode_dict(
     {"type": 1, "mmsi": 525_000_001, "lat": -7.1, "lon": 114.0}, "AI", "VDM", "A"
 )[0]
@@ -195,7 +196,7 @@ def test_connections_beyond_the_bound_are_refused(tmp_path: Path) -> None:
         await task
 
     asyncio.run(scenario())
-    assert service.pipeline.stream.rejected["sender_not_allowed"] == 2
+    assert service.pipeline.stream.rejected["connection_limit"] == 2
 
 
 def test_line_splitter_never_holds_more_than_its_bound() -> None:
@@ -208,3 +209,71 @@ def test_line_splitter_never_holds_more_than_its_bound() -> None:
         assert len(splitter._buffer) <= 100
     assert len(lines) == 1
     assert len(lines[0]) == 101
+
+
+def tagged(sentence: str, **fields: str) -> str:
+    body = ",".join(f"{k}:{v}" for k, v in fields.items())
+    checksum = 0
+    for char in body.encode():
+        checksum ^= char
+    return f"\\{body}*{checksum:02X}\\{sentence}"
+
+
+def test_a_line_of_backslashes_is_rejected_and_the_sentence_after_it_read() -> None:
+    # Regression: the tag-block pattern backtracked over every backslash,
+    # so such lines took seconds each and stalled every source.
+    stream = AisStream()
+    now = datetime.now(UTC)
+    stream.feed("\\" * 4096, "hostile", now)
+    (message,) = stream.feed("\\" * 3000 + GOOD, "hostile", now)
+    assert message.mmsi == 525_000_001
+    assert stream.rejected["tag_block_without_sentence"] == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"nmea": 5}',
+        b'{"nmea": null}',
+        b'{"nmea": [1, 2]}',
+        b'{"nmea": [], "rxuxtime": 1e300}',
+        b'{"nmea": [], "rxuxtime": Infinity}',
+        b'{"a":' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+        b'["!AIVDM"]',
+        b'{"nmea": ["x"], "station": "x,c:99999999999"}',
+    ],
+)
+def test_hostile_mqtt_payloads_never_raise(payload: bytes) -> None:
+    from pantaulaut.ingest.mqtt import lines_from_payload
+
+    lines, received = lines_from_payload(payload)
+    assert all(len(line) <= 4097 for line in lines)
+    assert received is None or received.year < 3000
+    for line in lines:
+        assert ",c:" not in line
+
+
+def test_a_receive_time_far_in_the_future_is_not_believed() -> None:
+    stream = AisStream()
+    now = datetime(2026, 6, 17, tzinfo=UTC)
+    future = str(int(now.timestamp()) + 20 * 86400)
+    (message,) = stream.feed(tagged(GOOD, c=future), "hostile", now)
+    assert message.time == now
+    assert stream.warnings["implausible_time"] == 1
+
+
+def test_non_ascii_digits_in_fields_are_rejected_not_raised() -> None:
+    stream = AisStream()
+    stream.feed("!AIVDM,\u00b2,1,,A,1>M4nfNP0089I91sswH00?v1P000,0*2F", "x", NOW)
+    assert stream.rejected == {"checksum_mismatch": 1} or stream.rejected == {
+        "malformed_sentence": 1
+    }
+
+
+def test_station_names_are_bounded_in_number_and_length() -> None:
+    stream = AisStream()
+    for n in range(1500):
+        stream.feed(tagged(GOOD, s=f"st{n}" + "x" * 100), "hostile", NOW)
+    assert len(stream.stations) <= 1001
+    assert all(len(name) <= 64 for name in stream.stations)
+    assert stream.messages == 1500

@@ -345,3 +345,18 @@ def test_every_sentence_is_in_a_message_or_under_a_reason() -> None:
         "non_ais_sentence": 1,
         "no_sentence": 1,
     }
+
+
+def test_a_truncated_gzip_recording_still_reports_what_was_read(tmp_path: Path) -> None:
+    import gzip
+
+    lines = [line for n in range(5000) for line in sart_position(seconds=n)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    recording = tmp_path / "cut.nmea.gz"
+    recording.write_bytes(whole[: len(whole) // 2])
+    report_path = tmp_path / "report.json"
+    assert main(["replay", str(recording), "--report", str(report_path)]) == 2
+    report = json.loads(report_path.read_text())
+    assert report["messages"] > 0
+    assert report["alerts"] == {"sart_active": 1}
+    assert "cut.nmea.gz" in report["errors"][0]

@@ -301,3 +301,68 @@ def test_a_station_that_is_down_at_start_is_waited_out(tmp_path: Path) -> None:
         return service
 
     assert asyncio.run(scenario()).pipeline.stream.messages == len(lines)
+
+
+def test_a_configured_station_names_lines_that_carry_none(tmp_path: Path) -> None:
+    lines = [
+        line.split("\\")[-1]  # the sentences without their tag blocks
+        for line in recording(vessels=3, reports=1)
+    ]
+    port = free_port(socket.SOCK_DGRAM)
+    source = SourceConfig(
+        name="udp", kind="udp", port=port, allow=("127.0.0.1",), station="SMP-RAAS"
+    )
+
+    async def scenario() -> Service:
+        service = Service(config_with(tmp_path, source))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(0.3)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto("\n".join(lines).encode(), ("127.0.0.1", port))
+        for _ in range(50):
+            if service.pipeline.stream.messages >= 3:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        return service
+
+    service = asyncio.run(scenario())
+    assert set(service.pipeline.stream.stations) == {"SMP-RAAS"}
+    vessel = SqliteStore(str(tmp_path / "live.db")).vessel(525_000_100)
+    assert vessel is not None
+    assert vessel.station == "SMP-RAAS"
+
+
+def test_a_silent_half_open_station_is_reconnected(tmp_path: Path) -> None:
+    lines = recording(vessels=1, reports=1)
+    connections = 0
+
+    async def scenario() -> None:
+        nonlocal connections
+
+        async def serve(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            nonlocal connections
+            connections += 1
+            writer.write((lines[0] + "\n").encode())
+            await writer.drain()
+            await reader.read()  # then silence, connection held open
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        source = SourceConfig(
+            name="quiet",
+            kind="tcp-client",
+            port=port,
+            idle_timeout_s=0.5,
+            reconnect_max_s=0.5,
+        )
+        async with server:
+            service = Service(config_with(tmp_path, source))
+            await run_until(service, lambda: connections >= 2, 10)
+
+    asyncio.run(scenario())
+    assert connections >= 2
