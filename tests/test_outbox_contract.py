@@ -49,6 +49,19 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     return request.param, BACKENDS[request.param](request, tmp_path)
 
 
+@pytest.fixture(
+    params=[
+        pytest.param(
+            name, marks=[pytest.mark.services] if name in SERVER_BACKENDS else []
+        )
+        for name in sorted(BACKENDS)
+        if name != "sqlite-memory"  # does not outlive its process or connection
+    ]
+)
+def lasting_backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    return request.param, BACKENDS[request.param](request, tmp_path)
+
+
 @pytest.fixture
 def store(backend: tuple[str, str]) -> Iterator[Store]:
     opened = open_store(backend[1])
@@ -218,10 +231,8 @@ def test_outbox_rows_are_written_with_the_alert_in_one_batch(store: Store) -> No
     assert [d.seq for d in outbox(store).deliveries(alert_id="a1")] == [1, 2]
 
 
-def test_rows_survive_a_restart(backend: tuple[str, str]) -> None:
-    name, url = backend
-    if name == "sqlite-memory":
-        pytest.skip("an in-memory store does not outlive its process")
+def test_rows_survive_a_restart(lasting_backend: tuple[str, str]) -> None:
+    _, url = lasting_backend
     first = open_store(url)
     outbox(first).enqueue_deliveries([row("a", 1), row("b", 1)])
     outbox(first).claim_due_deliveries(NOW, 1, lease_s=10)
@@ -237,10 +248,10 @@ def test_rows_survive_a_restart(backend: tuple[str, str]) -> None:
         again.close()
 
 
-def test_two_workers_never_claim_the_same_message(backend: tuple[str, str]) -> None:
-    name, url = backend
-    if name == "sqlite-memory":
-        pytest.skip("two connections to one in-memory store are two stores")
+def test_two_workers_never_claim_the_same_message(
+    lasting_backend: tuple[str, str],
+) -> None:
+    _, url = lasting_backend
     stores = [open_store(url) for _ in range(2)]
     try:
         outbox(stores[0]).enqueue_deliveries([row(f"a{i}", 1) for i in range(40)])
