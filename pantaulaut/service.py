@@ -67,6 +67,8 @@ log = logging.getLogger(__name__)
 _QUEUE_BOUND = 200_000
 # How long MQTT outputs may take at shutdown to send what waits (alerts).
 _OUTPUT_GRACE_S = 5.0
+# Lines the consumer works off before it lets the sources read again.
+_YIELD_EVERY = 50
 
 
 def pipeline_for(
@@ -355,13 +357,21 @@ class Service:
             self.pipeline.flush()
 
     async def _consume(self) -> None:
+        fed = 0
         while True:
             text, source, arrival = await self.queue.get()
             self._feed(text, source, arrival)
-            if self.router is not None and self.queue.empty():
-                # Messages for a partition are batched only while lines
-                # wait: at low load each one goes out at once.
-                self.router.flush()
+            fed += 1
+            if self.queue.empty():
+                if self.router is not None:
+                    # Messages for a partition are batched only while lines
+                    # wait: at low load each one goes out at once.
+                    self.router.flush()
+            elif fed % _YIELD_EVERY == 0:
+                # get() on a queue that is not empty never yields: without
+                # this the sources would not read while a backlog is worked
+                # off, and a broker drops what overflows its queue for us.
+                await asyncio.sleep(0)
 
     async def _flush_timer(self) -> None:
         while True:
