@@ -151,7 +151,7 @@ class SqliteStore:
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
-        """Open ``sqlite:///relative.db``, ``sqlite:////abs.db`` or ``sqlite://:memory:``."""
+        """Open ``sqlite:///rel.db``, ``sqlite:////abs.db`` or ``sqlite://:memory:``."""
         rest = url.removeprefix("sqlite://")
         if rest in (":memory:", "/:memory:"):
             return cls(":memory:")
@@ -339,7 +339,8 @@ class SqliteStore:
         """Alerts in the given states, most severe first, then newest."""
         marks = ",".join("?" for _ in states)
         rows = self._query(
-            f"SELECT data FROM alerts WHERE state IN ({marks}) "  # noqa: S608 (marks only)
+            # Only "?" marks are formatted in; the values are parameters.
+            f"SELECT data FROM alerts WHERE state IN ({marks}) "  # noqa: S608
             "ORDER BY severity_rank, time DESC LIMIT ?",
             [s.value for s in states] + [limit],
         )
@@ -402,7 +403,8 @@ class SqliteStore:
     ) -> list[Delivery]:
         """Take up to ``limit`` due messages, heads of their alert's chain."""
         sql = (
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox o WHERE o.state = 'pending' "  # noqa: S608
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox o "  # noqa: S608
+            "WHERE o.state = 'pending' "
             "AND o.next_attempt_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.alert_id = o.alert_id "
             "AND p.destination = o.destination AND p.seq < o.seq "
