@@ -23,10 +23,12 @@ earlier ones.
 All fragments of a multi-sentence message travel in one MQTT message, so a
 worker never waits for fragments. Messages bound for one partition are
 batched, in order, into one MQTT message per :meth:`Router.flush` (the
-service flushes whenever its input queue is empty, so batches grow only under
-load). Distress traffic (beacon identities, status 14, safety texts) is
-marked to be kept: when the broker is away and the spool is full, other
-traffic is dropped first, and distress traffic never.
+service flushes 10 ms after its input queue runs empty, and a partition that
+reaches ``max_lines`` at once), so a station's one line per MQTT message does
+not become one publish per line. Distress traffic (beacon identities,
+status 14, safety texts) is marked to be kept: when the broker is away and
+the spool is full, other traffic is dropped first, and distress traffic
+never.
 
 Per-station statistics are the router's: it sees every line of every
 station, where a worker sees a share of them.

@@ -69,6 +69,10 @@ _QUEUE_BOUND = 200_000
 _OUTPUT_GRACE_S = 5.0
 # Lines the consumer works off before it lets the sources read again.
 _YIELD_EVERY = 50
+# A router waits this long for more lines before it publishes a partition's
+# batch: at a station's one line per MQTT message, a publish (and its QoS 1
+# acknowledgement) per line would cost the router more than decoding does.
+_ROUTER_LINGER_S = 0.01
 
 
 def pipeline_for(
@@ -191,6 +195,7 @@ class Service:
         self.dashboard: DashboardThread | None = None
         self.publisher: MqttPublisher | None = None
         self.router: Router | None = None
+        self._linger: asyncio.TimerHandle | None = None
         # Alerts to 112 through the store's outbox ([delivery]).
         self.delivery: DeliveryService | None = None
         if self.role == "router":
@@ -336,6 +341,9 @@ class Service:
             self._feed(*self.queue.get_nowait())
 
     def _finish(self) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         try:
             if self.router is not None:
                 self.router.finish()
@@ -363,15 +371,20 @@ class Service:
             self._feed(text, source, arrival)
             fed += 1
             if self.queue.empty():
-                if self.router is not None:
-                    # Messages for a partition are batched only while lines
-                    # wait: at low load each one goes out at once.
-                    self.router.flush()
+                if self.router is not None and self._linger is None:
+                    self._linger = asyncio.get_running_loop().call_later(
+                        _ROUTER_LINGER_S, self._publish_partitions
+                    )
             elif fed % _YIELD_EVERY == 0:
                 # get() on a queue that is not empty never yields: without
                 # this the sources would not read while a backlog is worked
                 # off, and a broker drops what overflows its queue for us.
                 await asyncio.sleep(0)
+
+    def _publish_partitions(self) -> None:
+        self._linger = None
+        if self.router is not None:
+            self.router.flush()
 
     async def _flush_timer(self) -> None:
         while True:
