@@ -15,6 +15,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "AlertState",
+    "PortCall",
     "PositionReport",
     "Severity",
     "StationStats",
@@ -201,6 +202,45 @@ class Alert:
     count: int = 1
     detail: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PortCall:
+    """One call of one vessel at one harbour: its arrival and its departure.
+
+    A call is identified by ``(mmsi, harbour_id, arrival)``; the store
+    upserts on that key, so the open call written at arrival is completed
+    in place when the departure is known.
+
+    Attributes:
+        mmsi: The vessel.
+        harbour_id: The harbour zone's ``id``.
+        harbour_name: The harbour zone's ``name``.
+        arrival: First report inside the harbour of the reports that made
+            the arrival count (UTC, data clock).
+        departure: First report outside the harbour of the excursion that
+            became the departure; None while the vessel is in port.
+        vessel_name: The vessel's name when it arrived, if known.
+        ship_type: ITU-R M.1371 ship type code when it arrived, if known.
+        ship_type_text: The ship type in words, if known.
+        positions: Position reports inside the harbour during the call.
+        station: The station that heard the arrival.
+        lat_deg: Latitude of the report that made the arrival count.
+        lon_deg: Longitude of the report that made the arrival count.
+    """
+
+    mmsi: int
+    harbour_id: str
+    harbour_name: str
+    arrival: datetime
+    departure: datetime | None = None
+    vessel_name: str | None = None
+    ship_type: int | None = None
+    ship_type_text: str | None = None
+    positions: int = 0
+    station: str | None = None
+    lat_deg: float | None = None
+    lon_deg: float | None = None
 
 
 @dataclass(slots=True)

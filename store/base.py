@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -19,13 +19,25 @@ from pantaulaut.errors import ConfigError
 from pantaulaut.model import (
     Alert,
     AlertState,
+    PortCall,
     PositionReport,
     StationStats,
     StoredMessage,
     Vessel,
 )
 
-__all__ = ["Batch", "Delivery", "DeliveryState", "Outbox", "Store", "open_store"]
+__all__ = [
+    "Accounts",
+    "Batch",
+    "Delivery",
+    "DeliveryState",
+    "Outbox",
+    "Store",
+    "UserRecord",
+    "open_store",
+    "port_call_key",
+    "search_terms",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +113,9 @@ class Batch:
     stations: dict[str, StationStats] = field(default_factory=dict)
     # Outbox rows stored in the same transaction as the alerts they are about.
     deliveries: list[Delivery] = field(default_factory=list)
+    # Port calls by port_call_key(): an open call is upserted again as it
+    # changes and when it closes.
+    port_calls: dict[str, PortCall] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.positions) + len(self.messages) + len(self.alerts)
@@ -114,7 +129,17 @@ class Batch:
             or self.alerts
             or self.stations
             or self.deliveries
+            or self.port_calls
         )
+
+    def add_port_call(self, call: PortCall) -> None:
+        """Add a port call, replacing an earlier state of the same call."""
+        self.port_calls[port_call_key(call)] = call
+
+
+def port_call_key(call: PortCall) -> str:
+    """The identity of a port call: MMSI, harbour and arrival time (UTC)."""
+    return f"{call.mmsi}|{call.harbour_id}|{call.arrival.astimezone(UTC).isoformat()}"
 
 
 class Store(Protocol):
@@ -154,6 +179,81 @@ class Store(Protocol):
 
     def stations(self) -> list[StationStats]:
         """Per-station statistics."""
+        ...
+
+    def vessel_marks(
+        self,
+        *,
+        seen_since: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> list[Vessel]:
+        """Vessels with a position, as :meth:`vessels` finds them, read lightly.
+
+        Only ``mmsi``, ``vessel_class``, ``ship_type``, ``lat_deg``,
+        ``lon_deg`` and ``last_seen`` are filled: enough to place, colour and
+        thin out many markers before reading the few drawn in full
+        (:meth:`vessels_by_mmsi`). Latest first.
+        """
+        ...
+
+    def vessels_by_mmsi(self, mmsis: Sequence[int]) -> list[Vessel]:
+        """The vessels with these MMSIs (those known), latest first."""
+        ...
+
+    def search_vessels(self, text: str, limit: int = 50) -> list[Vessel]:
+        """Vessels found by name, call sign, MMSI or IMO number.
+
+        Name and call sign match when they hold ``text`` in any case; MMSI
+        and IMO number when they start with it. Latest heard first.
+        """
+        ...
+
+    def positions_in(
+        self,
+        bbox: tuple[float, float, float, float] | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 100_000,
+    ) -> list[PositionReport]:
+        """Every vessel's positions in [start, end] inside a box, oldest first.
+
+        ``bbox`` is (west, south, east, north) in degrees; None: anywhere.
+        At most ``limit`` positions are returned (the oldest ones).
+        """
+        ...
+
+    def port_calls(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        mmsi: int | None = None,
+        harbour_id: str | None = None,
+    ) -> list[PortCall]:
+        """Port calls in port at some time in [start, end], by arrival.
+
+        A call counts when it arrived by ``end`` and departed at or after
+        ``start`` or is still open.
+        """
+        ...
+
+    def station_activity(self, start: datetime, end: datetime) -> list[StationStats]:
+        """Position reports stored per station in [start, end), by station.
+
+        Only ``station``, ``messages`` (the position reports credited to the
+        station), ``first_seen`` and ``last_seen`` (the first and last of
+        them) are filled; stations with none in the window are left out.
+        """
+        ...
+
+    def last_heard(
+        self, queries: Sequence[tuple[int, datetime]]
+    ) -> list[datetime | None]:
+        """For each ``(mmsi, before)``: the vessel's latest position time before it.
+
+        The time of the latest stored position report strictly before
+        ``before``, or None when there is none; in the order asked.
+        """
         ...
 
     def count(self, table: str) -> int:
@@ -238,6 +338,76 @@ class Outbox(Protocol):
     def pending_deliveries(self, destination: str | None = None) -> int:
         """How many messages wait to be delivered."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A desk account as stored.
+
+    Attributes:
+        name: The log-in name (unique).
+        password_hash: The password's argon2id hash (PHC string), never the
+            password.
+        role: ``viewer``, ``operator`` or ``admin``.
+        created: When the account was made (UTC).
+        changed: When its password or role last changed (UTC).
+    """
+
+    name: str
+    password_hash: str
+    role: str
+    created: datetime
+    changed: datetime
+
+
+@runtime_checkable
+class Accounts(Protocol):
+    """The desk's accounts (the ``users`` table)."""
+
+    def add_user(self, name: str, password_hash: str, role: str) -> None:
+        """Add an account.
+
+        Raises:
+            StoreError: An account of that name exists.
+        """
+        ...
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """Replace an account's password hash; False when there is no such user."""
+        ...
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Change an account's role; False when there is no such user."""
+        ...
+
+    def remove_user(self, name: str) -> bool:
+        """Remove an account; False when there was no such user."""
+        ...
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """One account by name."""
+        ...
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, by name."""
+        ...
+
+
+def search_terms(text: str) -> tuple[str, str] | None:
+    r"""LIKE patterns for a vessel search, with ``\`` as the escape character.
+
+    Returns:
+        (upper-case "contains" pattern, "starts with" pattern), or None for
+        blank text. A leading ``IMO`` before digits is dropped, so that
+        ``IMO 9123456`` finds the number.
+    """
+    clean = " ".join(text.split()).upper()
+    if clean.startswith("IMO") and clean[3:].strip().isdigit():
+        clean = clean[3:].strip()
+    if not clean:
+        return None
+    escaped = clean.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%", f"{escaped}%"
 
 
 def open_store(url: str, *, retention_days: int = 0) -> Store:

@@ -55,13 +55,20 @@ from pantaulaut.model import (
     Alert,
     AlertKind,
     AlertState,
+    PortCall,
     PositionReport,
     Severity,
     StationStats,
     StoredMessage,
     Vessel,
 )
-from pantaulaut.store.base import Batch, Delivery, DeliveryState
+from pantaulaut.store.base import (
+    Batch,
+    Delivery,
+    DeliveryState,
+    UserRecord,
+    search_terms,
+)
 
 __all__ = ["MIGRATIONS", "PostgresStore", "ServerFeatures"]
 
@@ -78,7 +85,7 @@ _CHUNK_INTERVAL = timedelta(days=1)
 _HYPERTABLES = ("positions", "messages")
 _INT4 = (-(2**31), 2**31 - 1)
 _INT2 = (-(2**15), 2**15 - 1)
-_TABLES = ("positions", "messages", "vessels", "alerts", "stations")
+_TABLES = ("positions", "messages", "vessels", "alerts", "stations", "port_calls")
 
 MIGRATIONS: tuple[tuple[int, str, LiteralString], ...] = (
     (
@@ -178,6 +185,45 @@ MIGRATIONS: tuple[tuple[int, str, LiteralString], ...] = (
         CREATE INDEX IF NOT EXISTS outbox_chain
             ON outbox (alert_id, destination, seq);
         CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, created);
+        """,
+    ),
+    (
+        3,
+        "port calls",
+        """
+        -- Arrivals and departures at harbours (geofence.portcalls); an open
+        -- call (departure NULL) is upserted again when the vessel leaves.
+        CREATE TABLE IF NOT EXISTS port_calls (
+            mmsi integer NOT NULL,
+            harbour_id text NOT NULL,
+            arrival timestamptz NOT NULL,
+            departure timestamptz,
+            harbour_name text NOT NULL,
+            vessel_name text,
+            ship_type smallint,
+            ship_type_text text,
+            positions integer NOT NULL,
+            station text,
+            lat_deg double precision,
+            lon_deg double precision,
+            PRIMARY KEY (mmsi, harbour_id, arrival)
+        );
+        CREATE INDEX IF NOT EXISTS port_calls_arrival ON port_calls (arrival);
+        """,
+    ),
+    (
+        4,
+        "desk accounts",
+        """
+        -- Log-in accounts of the desk; password_hash is an argon2id PHC
+        -- string, role is viewer, operator or admin.
+        CREATE TABLE IF NOT EXISTS users (
+            name text PRIMARY KEY,
+            password_hash text NOT NULL,
+            role text NOT NULL,
+            created timestamptz NOT NULL DEFAULT now(),
+            changed timestamptz NOT NULL DEFAULT now()
+        );
         """,
     ),
 )
@@ -461,6 +507,8 @@ class PostgresStore:
                 )
             if batch.deliveries:
                 cur.executemany(_INSERT_DELIVERY, _delivery_rows(batch.deliveries))
+            if batch.port_calls:
+                cur.executemany(_UPSERT_PORT_CALL, _port_call_rows(batch))
         log.info(
             "wrote %d positions, %d messages, %d vessels, %d alerts, %d stations "
             "to %s in %.3f s",
@@ -616,6 +664,158 @@ class PostgresStore:
         rows = self._query("SELECT data FROM stations ORDER BY station")
         return [_station_from(r[0]) for r in rows]
 
+    def vessel_marks(
+        self,
+        *,
+        seen_since: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> list[Vessel]:
+        """Vessels with a position: identity, class, type, place and time only."""
+        conditions: list[sql.Composable] = [
+            sql.SQL("lat_deg IS NOT NULL AND lon_deg IS NOT NULL")
+        ]
+        params: list[Any] = []
+        if seen_since is not None:
+            conditions.append(sql.SQL("last_seen >= %s"))
+            params.append(seen_since)
+        if bbox is not None:
+            west, south, east, north = bbox
+            conditions.append(
+                sql.SQL("lon_deg BETWEEN %s AND %s AND lat_deg BETWEEN %s AND %s")
+            )
+            params += [west, east, south, north]
+        query = sql.SQL(
+            "SELECT mmsi, data->>'vessel_class', (data->>'ship_type')::integer, "
+            "lat_deg, lon_deg, last_seen FROM vessels WHERE {} "
+            "ORDER BY last_seen DESC NULLS LAST"
+        ).format(sql.SQL(" AND ").join(conditions))
+        return [
+            Vessel(
+                mmsi=r[0],
+                vessel_class=r[1] or "unknown",
+                ship_type=r[2],
+                lat_deg=r[3],
+                lon_deg=r[4],
+                last_seen=r[5],
+            )
+            for r in self._query(query, params)
+        ]
+
+    def vessels_by_mmsi(self, mmsis: Sequence[int]) -> list[Vessel]:
+        """The vessels with these MMSIs, latest first."""
+        if not mmsis:
+            return []
+        rows = self._query(
+            "SELECT data FROM vessels WHERE mmsi = ANY(%s) "
+            "ORDER BY last_seen DESC NULLS LAST",
+            (sorted(set(mmsis)),),
+        )
+        return [_vessel_from(row[0]) for row in rows]
+
+    def search_vessels(self, text: str, limit: int = 50) -> list[Vessel]:
+        """Vessels by name or call sign (holding ``text``), MMSI or IMO (prefix)."""
+        words = search_terms(text)
+        if words is None:
+            return []
+        contains, prefix = words
+        rows = self._query(
+            "SELECT data FROM vessels WHERE mmsi::text LIKE %s ESCAPE '\\' "
+            "OR upper(coalesce(data->>'name', '')) LIKE %s ESCAPE '\\' "
+            "OR upper(coalesce(data->>'callsign', '')) LIKE %s ESCAPE '\\' "
+            "OR coalesce(data->>'imo', '') LIKE %s ESCAPE '\\' "
+            "ORDER BY last_seen DESC NULLS LAST LIMIT %s",
+            (prefix, contains, contains, prefix, limit),
+        )
+        return [_vessel_from(row[0]) for row in rows]
+
+    def positions_in(
+        self,
+        bbox: tuple[float, float, float, float] | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 100_000,
+    ) -> list[PositionReport]:
+        """Positions in [start, end] inside ``bbox``, oldest first."""
+        query = (
+            "SELECT mmsi, time, lat_deg, lon_deg, speed_kn, course_deg, heading_deg, "
+            "nav_status, msg_type, station FROM positions "
+            "WHERE time >= %s AND time <= %s"
+        )
+        params: list[Any] = [start, end]
+        if bbox is not None:
+            west, south, east, north = bbox
+            query += " AND lon_deg BETWEEN %s AND %s AND lat_deg BETWEEN %s AND %s"
+            params += [west, east, south, north]
+        query += " ORDER BY time LIMIT %s"
+        params.append(limit)
+        return [
+            PositionReport(
+                mmsi=r[0],
+                time=r[1],
+                lat_deg=r[2],
+                lon_deg=r[3],
+                speed_kn=r[4],
+                course_deg=r[5],
+                heading_deg=r[6],
+                nav_status=r[7],
+                msg_type=r[8],
+                station=r[9],
+            )
+            for r in self._query(query, params)
+        ]
+
+    def port_calls(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        mmsi: int | None = None,
+        harbour_id: str | None = None,
+    ) -> list[PortCall]:
+        """Port calls in port at some time in [start, end], by arrival."""
+        conditions: list[sql.Composable] = [
+            sql.SQL("arrival <= %s AND (departure IS NULL OR departure >= %s)")
+        ]
+        params: list[Any] = [end, start]
+        if mmsi is not None:
+            conditions.append(sql.SQL("mmsi = %s"))
+            params.append(mmsi)
+        if harbour_id is not None:
+            conditions.append(sql.SQL("harbour_id = %s"))
+            params.append(harbour_id)
+        query = sql.SQL(
+            "SELECT {} FROM port_calls WHERE {} ORDER BY arrival, mmsi, harbour_id"
+        ).format(sql.SQL(_PORT_CALL_COLUMNS), sql.SQL(" AND ").join(conditions))
+        return [_port_call_from(row) for row in self._query(query, params)]
+
+    def station_activity(self, start: datetime, end: datetime) -> list[StationStats]:
+        """Position reports stored per station in [start, end), by station."""
+        rows = self._query(
+            "SELECT station, count(*), min(time), max(time) FROM positions "
+            "WHERE time >= %s AND time < %s GROUP BY station ORDER BY station",
+            (start, end),
+        )
+        return [
+            StationStats(station=r[0], messages=r[1], first_seen=r[2], last_seen=r[3])
+            for r in rows
+        ]
+
+    def last_heard(
+        self, queries: Sequence[tuple[int, datetime]]
+    ) -> list[datetime | None]:
+        """Each vessel's latest position time before the instant asked."""
+        if not queries:
+            return []
+        rows = self._query(
+            "SELECT q.n, p.time FROM unnest(%s::integer[], %s::timestamptz[]) "
+            "WITH ORDINALITY AS q(mmsi, before, n) LEFT JOIN LATERAL ("
+            "SELECT time FROM positions WHERE positions.mmsi = q.mmsi "
+            "AND positions.time < q.before ORDER BY time DESC LIMIT 1"
+            ") AS p ON true ORDER BY q.n",
+            ([m for m, _ in queries], [b for _, b in queries]),
+        )
+        return [r[1] for r in rows]
+
     def count(self, table: str) -> int:
         """Rows in one of the tables."""
         if table not in _TABLES:
@@ -763,6 +963,63 @@ class PostgresStore:
             )
         return int(rows[0][0])
 
+    # The desk's accounts (see store.base.Accounts).
+
+    def add_user(self, name: str, password_hash: str, role: str) -> None:
+        """Add a desk account; a taken name raises :class:`StoreError`."""
+        try:
+            with self._connection("add account") as conn:
+                conn.execute(
+                    "INSERT INTO users (name, password_hash, role) VALUES (%s, %s, %s)",
+                    (name, password_hash, role),
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                msg = f"an account named {name!r} exists"
+                raise StoreError(msg) from exc
+            raise
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """Replace an account's password hash; False when there is none."""
+        with self._connection("change password") as conn:
+            cur = conn.execute(
+                "UPDATE users SET password_hash = %s, changed = now() WHERE name = %s",
+                (password_hash, name),
+            )
+            return cur.rowcount > 0
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Change an account's role; False when there is none."""
+        with self._connection("change role") as conn:
+            cur = conn.execute(
+                "UPDATE users SET role = %s, changed = now() WHERE name = %s",
+                (role, name),
+            )
+            return cur.rowcount > 0
+
+    def remove_user(self, name: str) -> bool:
+        """Remove an account; False when there was none."""
+        with self._connection("remove account") as conn:
+            cur = conn.execute("DELETE FROM users WHERE name = %s", (name,))
+            return cur.rowcount > 0
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """One account by name."""
+        rows = self._query(
+            "SELECT name, password_hash, role, created, changed FROM users "
+            "WHERE name = %s",
+            (name,),
+        )
+        return UserRecord(*rows[0]) if rows else None
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, by name."""
+        rows = self._query(
+            "SELECT name, password_hash, role, created, changed FROM users "
+            "ORDER BY name"
+        )
+        return [UserRecord(*row) for row in rows]
+
 
 _OUTBOX_COLUMNS: LiteralString = (
     "o.id, o.message_id, o.destination, o.alert_id, o.seq, o.body, "
@@ -801,6 +1058,63 @@ def _delivery_rows(deliveries: Sequence[Delivery]) -> list[tuple[Any, ...]]:
         )
         for d in deliveries
     ]
+
+
+_PORT_CALL_COLUMNS: LiteralString = (
+    "mmsi, harbour_id, arrival, departure, harbour_name, vessel_name, ship_type, "
+    "ship_type_text, positions, station, lat_deg, lon_deg"
+)
+# A departure once known is kept and the count of positions only grows, so a
+# batch written again after an outage, or an older state of a call written
+# after a newer one, leaves the newest.
+_UPSERT_PORT_CALL: LiteralString = (
+    "INSERT INTO port_calls (mmsi, harbour_id, arrival, departure, harbour_name, "
+    "vessel_name, ship_type, ship_type_text, positions, station, lat_deg, lon_deg) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (mmsi, harbour_id, arrival) DO UPDATE SET "
+    "departure = coalesce(excluded.departure, port_calls.departure), "
+    "positions = greatest(excluded.positions, port_calls.positions), "
+    "vessel_name = coalesce(port_calls.vessel_name, excluded.vessel_name), "
+    "ship_type = coalesce(port_calls.ship_type, excluded.ship_type), "
+    "ship_type_text = coalesce(port_calls.ship_type_text, excluded.ship_type_text)"
+)
+
+
+def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.mmsi,
+            _text(c.harbour_id),
+            c.arrival,
+            c.departure,
+            _text(c.harbour_name),
+            None if c.vessel_name is None else _text(c.vessel_name),
+            c.ship_type,
+            c.ship_type_text,
+            c.positions,
+            None if c.station is None else _text(c.station),
+            c.lat_deg,
+            c.lon_deg,
+        )
+        for c in batch.port_calls.values()
+    ]
+
+
+def _port_call_from(row: Sequence[Any]) -> PortCall:
+    return PortCall(
+        mmsi=row[0],
+        harbour_id=row[1],
+        arrival=row[2],
+        departure=row[3],
+        harbour_name=row[4],
+        vessel_name=row[5],
+        ship_type=row[6],
+        ship_type_text=row[7],
+        positions=row[8],
+        station=row[9],
+        lat_deg=row[10],
+        lon_deg=row[11],
+    )
 
 
 def _delivery_from(row: Sequence[Any]) -> Delivery:

@@ -10,8 +10,8 @@ The spool is bounded (``max_bytes``). When the bound is reached the oldest
 *droppable* entries go first (positions and raw messages for the store, raw
 traffic and vessel states for the broker), each drop logged as a WARNING with
 what was lost and counted in :attr:`Spool.dropped`. Entries marked ``keep``
-(alerts, outbox deliveries, vessel and station state, distress traffic) are
-never dropped, even when they alone exceed the bound: a lost distress alert
+(alerts, outbox deliveries, vessel and station state, port calls, distress
+traffic) are never dropped, even when they alone exceed the bound: a lost distress alert
 costs more than a full disk.
 
 :class:`SpoolingStore` wraps any :class:`~pantaulaut.store.base.Store`: a
@@ -58,6 +58,7 @@ from pantaulaut.errors import StoreError
 from pantaulaut.model import (
     Alert,
     AlertState,
+    PortCall,
     PositionReport,
     StationStats,
     StoredMessage,
@@ -1145,6 +1146,17 @@ class SpoolingStore:
     def stations(self) -> list[StationStats]:
         """Per-station statistics (from the store)."""
         return self._inner().stations()
+
+    def port_calls(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        mmsi: int | None = None,
+        harbour_id: str | None = None,
+    ) -> list[PortCall]:
+        """Port calls in [start, end] (from the store; spooled ones not yet)."""
+        return self._inner().port_calls(start, end, mmsi=mmsi, harbour_id=harbour_id)
 
     def count(self, table: str) -> int:
         """Rows in a table of the store (spooled rows not included)."""

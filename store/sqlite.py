@@ -22,13 +22,20 @@ from pantaulaut.model import (
     Alert,
     AlertKind,
     AlertState,
+    PortCall,
     PositionReport,
     Severity,
     StationStats,
     StoredMessage,
     Vessel,
 )
-from pantaulaut.store.base import Batch, Delivery, DeliveryState
+from pantaulaut.store.base import (
+    Batch,
+    Delivery,
+    DeliveryState,
+    UserRecord,
+    search_terms,
+)
 
 __all__ = ["SqliteStore"]
 
@@ -36,6 +43,13 @@ log = logging.getLogger(__name__)
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created TEXT NOT NULL,
+    changed TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS positions (
     mmsi INTEGER NOT NULL,
     time TEXT NOT NULL,
@@ -103,6 +117,22 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_chain ON outbox (alert_id, destination, seq);
+CREATE TABLE IF NOT EXISTS port_calls (
+    mmsi INTEGER NOT NULL,
+    harbour_id TEXT NOT NULL,
+    arrival TEXT NOT NULL,
+    departure TEXT,
+    harbour_name TEXT NOT NULL,
+    vessel_name TEXT,
+    ship_type INTEGER,
+    ship_type_text TEXT,
+    positions INTEGER NOT NULL,
+    station TEXT,
+    lat_deg REAL,
+    lon_deg REAL,
+    PRIMARY KEY (mmsi, harbour_id, arrival)
+);
+CREATE INDEX IF NOT EXISTS port_calls_arrival ON port_calls (arrival);
 """
 
 
@@ -258,6 +288,7 @@ class SqliteStore:
                 ],
             )
             _insert_deliveries(cur, batch.deliveries)
+            cur.executemany(_UPSERT_PORT_CALL, _port_call_rows(batch))
         log.info(
             "wrote %d positions, %d messages, %d vessels, %d alerts to %s",
             len(batch.positions),
@@ -303,21 +334,7 @@ class SqliteStore:
             "WHERE mmsi = ? AND time >= ? AND time <= ? ORDER BY time",
             (mmsi, _iso(start), _iso(end)),
         )
-        return [
-            PositionReport(
-                mmsi=r[0],
-                time=datetime.fromisoformat(r[1]),
-                lat_deg=r[2],
-                lon_deg=r[3],
-                speed_kn=r[4],
-                course_deg=r[5],
-                heading_deg=r[6],
-                nav_status=r[7],
-                msg_type=r[8],
-                station=r[9],
-            )
-            for r in rows
-        ]
+        return [_position_from(r) for r in rows]
 
     def messages(self, mmsi: int, limit: int = 100) -> list[StoredMessage]:
         """A vessel's latest decoded messages with their raw sentences."""
@@ -351,9 +368,155 @@ class SqliteStore:
         rows = self._query("SELECT data FROM stations ORDER BY station")
         return [_station_from(json.loads(r[0])) for r in rows]
 
+    def vessel_marks(
+        self,
+        *,
+        seen_since: datetime | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> list[Vessel]:
+        """Vessels with a position: identity, class, type, place and time only."""
+        sql = (
+            "SELECT mmsi, json_extract(data, '$.vessel_class'), "
+            "json_extract(data, '$.ship_type'), lat_deg, lon_deg, last_seen "
+            "FROM vessels WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL"
+        )
+        params: list[Any] = []
+        if seen_since is not None:
+            sql += " AND last_seen >= ?"
+            params.append(_iso(seen_since))
+        if bbox is not None:
+            west, south, east, north = bbox
+            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
+            params += [west, east, south, north]
+        sql += " ORDER BY last_seen DESC"
+        return [
+            Vessel(
+                mmsi=r[0],
+                vessel_class=r[1] or "unknown",
+                ship_type=r[2],
+                lat_deg=r[3],
+                lon_deg=r[4],
+                last_seen=_from_iso(r[5]),
+            )
+            for r in self._query(sql, params)
+        ]
+
+    def vessels_by_mmsi(self, mmsis: Sequence[int]) -> list[Vessel]:
+        """The vessels with these MMSIs, latest first."""
+        if not mmsis:
+            return []
+        wanted = json.dumps(sorted(set(mmsis)))
+        rows = self._query(
+            "SELECT data FROM vessels WHERE mmsi IN "
+            "(SELECT value FROM json_each(?)) ORDER BY last_seen DESC",
+            (wanted,),
+        )
+        return [_vessel_from(json.loads(row[0])) for row in rows]
+
+    def search_vessels(self, text: str, limit: int = 50) -> list[Vessel]:
+        """Vessels by name or call sign (holding ``text``), MMSI or IMO (prefix)."""
+        words = search_terms(text)
+        if words is None:
+            return []
+        contains, prefix = words
+        rows = self._query(
+            "SELECT data FROM vessels WHERE CAST(mmsi AS TEXT) LIKE ? ESCAPE '\\' "
+            "OR upper(coalesce(json_extract(data, '$.name'), '')) LIKE ? "
+            "ESCAPE '\\' "
+            "OR upper(coalesce(json_extract(data, '$.callsign'), '')) LIKE ? "
+            "ESCAPE '\\' "
+            "OR CAST(json_extract(data, '$.imo') AS TEXT) LIKE ? ESCAPE '\\' "
+            "ORDER BY last_seen DESC LIMIT ?",
+            (prefix, contains, contains, prefix, limit),
+        )
+        return [_vessel_from(json.loads(row[0])) for row in rows]
+
+    def positions_in(
+        self,
+        bbox: tuple[float, float, float, float] | None,
+        start: datetime,
+        end: datetime,
+        limit: int = 100_000,
+    ) -> list[PositionReport]:
+        """Positions in [start, end] inside ``bbox``, oldest first."""
+        sql = (
+            "SELECT mmsi, time, lat_deg, lon_deg, speed_kn, course_deg, heading_deg, "
+            "nav_status, msg_type, station FROM positions "
+            "WHERE time >= ? AND time <= ?"
+        )
+        params: list[Any] = [_iso(start), _iso(end)]
+        if bbox is not None:
+            west, south, east, north = bbox
+            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
+            params += [west, east, south, north]
+        sql += " ORDER BY time LIMIT ?"
+        params.append(limit)
+        return [_position_from(r) for r in self._query(sql, params)]
+
+    def port_calls(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        mmsi: int | None = None,
+        harbour_id: str | None = None,
+    ) -> list[PortCall]:
+        """Port calls in port at some time in [start, end], by arrival."""
+        sql = (
+            f"SELECT {_PORT_CALL_COLUMNS} FROM port_calls "  # noqa: S608
+            "WHERE arrival <= ? AND (departure IS NULL OR departure >= ?)"
+        )
+        params: list[Any] = [_iso(end), _iso(start)]
+        if mmsi is not None:
+            sql += " AND mmsi = ?"
+            params.append(mmsi)
+        if harbour_id is not None:
+            sql += " AND harbour_id = ?"
+            params.append(harbour_id)
+        sql += " ORDER BY arrival, mmsi, harbour_id"
+        return [_port_call_from(row) for row in self._query(sql, params)]
+
+    def station_activity(self, start: datetime, end: datetime) -> list[StationStats]:
+        """Position reports stored per station in [start, end), by station."""
+        rows = self._query(
+            "SELECT station, count(*), min(time), max(time) FROM positions "
+            "WHERE time >= ? AND time < ? GROUP BY station ORDER BY station",
+            (_iso(start), _iso(end)),
+        )
+        return [
+            StationStats(
+                station=r[0],
+                messages=r[1],
+                first_seen=_from_iso(r[2]),
+                last_seen=_from_iso(r[3]),
+            )
+            for r in rows
+        ]
+
+    def last_heard(
+        self, queries: Sequence[tuple[int, datetime]]
+    ) -> list[datetime | None]:
+        """Each vessel's latest position time before the instant asked."""
+        return [
+            _from_iso(
+                self._query(
+                    "SELECT max(time) FROM positions WHERE mmsi = ? AND time < ?",
+                    (mmsi, _iso(before)),
+                )[0][0]
+            )
+            for mmsi, before in queries
+        ]
+
     def count(self, table: str) -> int:
         """Rows in one of the tables."""
-        if table not in ("positions", "messages", "vessels", "alerts", "stations"):
+        if table not in (
+            "positions",
+            "messages",
+            "vessels",
+            "alerts",
+            "stations",
+            "port_calls",
+        ):
             msg = f"unknown table {table!r}"
             raise StoreError(msg)
         return int(self._query(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
@@ -362,6 +525,63 @@ class SqliteStore:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+    # The desk's accounts (see store.base.Accounts).
+
+    def add_user(self, name: str, password_hash: str, role: str) -> None:
+        """Add a desk account; a taken name raises :class:`StoreError`."""
+        now = _iso(datetime.now(UTC))
+        try:
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO users (name, password_hash, role, created, changed) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (name, password_hash, role, now, now),
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                msg = f"an account named {name!r} exists"
+                raise StoreError(msg) from exc
+            raise
+
+    def _update_user(self, name: str, column: str, value: str) -> bool:
+        with self._transaction() as cur:
+            cur.execute(
+                f"UPDATE users SET {column} = ?, changed = ? WHERE name = ?",  # noqa: S608
+                (value, _iso(datetime.now(UTC)), name),
+            )
+            return cur.rowcount > 0
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """Replace an account's password hash; False when there is none."""
+        return self._update_user(name, "password_hash", password_hash)
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Change an account's role; False when there is none."""
+        return self._update_user(name, "role", role)
+
+    def remove_user(self, name: str) -> bool:
+        """Remove an account; False when there was none."""
+        with self._transaction() as cur:
+            cur.execute("DELETE FROM users WHERE name = ?", (name,))
+            return cur.rowcount > 0
+
+    def get_user(self, name: str) -> UserRecord | None:
+        """One account by name."""
+        rows = self._query(
+            "SELECT name, password_hash, role, created, changed FROM users "
+            "WHERE name = ?",
+            (name,),
+        )
+        return _user_from(rows[0]) if rows else None
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, by name."""
+        rows = self._query(
+            "SELECT name, password_hash, role, created, changed FROM users "
+            "ORDER BY name"
+        )
+        return [_user_from(row) for row in rows]
 
     # The delivery outbox (see store.base.Outbox).
 
@@ -514,6 +734,16 @@ _OUTBOX_COLUMNS = (
 )
 
 
+def _user_from(row: Sequence[Any]) -> UserRecord:
+    return UserRecord(
+        row[0],
+        row[1],
+        row[2],
+        datetime.fromisoformat(row[3]),
+        datetime.fromisoformat(row[4]),
+    )
+
+
 def _insert_deliveries(cur: sqlite3.Cursor, deliveries: Sequence[Delivery]) -> int:
     before = cur.connection.total_changes
     cur.executemany(
@@ -547,6 +777,62 @@ def _insert_deliveries(cur: sqlite3.Cursor, deliveries: Sequence[Delivery]) -> i
     return cur.connection.total_changes - before
 
 
+_PORT_CALL_COLUMNS = (
+    "mmsi, harbour_id, arrival, departure, harbour_name, vessel_name, ship_type, "
+    "ship_type_text, positions, station, lat_deg, lon_deg"
+)
+# The same call comes again as it changes: a departure once known is kept and
+# the count of positions only grows, so a batch written twice, or an older
+# state of the call written after a newer one, leaves the newest.
+_UPSERT_PORT_CALL = (
+    f"INSERT INTO port_calls ({_PORT_CALL_COLUMNS}) "  # noqa: S608
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT (mmsi, harbour_id, arrival) DO UPDATE SET "
+    "departure = coalesce(excluded.departure, port_calls.departure), "
+    "positions = max(excluded.positions, port_calls.positions), "
+    "vessel_name = coalesce(port_calls.vessel_name, excluded.vessel_name), "
+    "ship_type = coalesce(port_calls.ship_type, excluded.ship_type), "
+    "ship_type_text = coalesce(port_calls.ship_type_text, excluded.ship_type_text)"
+)
+
+
+def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:
+    return [
+        (
+            c.mmsi,
+            c.harbour_id,
+            _iso(c.arrival),
+            _iso(c.departure),
+            c.harbour_name,
+            c.vessel_name,
+            c.ship_type,
+            c.ship_type_text,
+            c.positions,
+            c.station,
+            c.lat_deg,
+            c.lon_deg,
+        )
+        for c in batch.port_calls.values()
+    ]
+
+
+def _port_call_from(row: Sequence[Any]) -> PortCall:
+    return PortCall(
+        mmsi=row[0],
+        harbour_id=row[1],
+        arrival=datetime.fromisoformat(row[2]),
+        departure=_from_iso(row[3]),
+        harbour_name=row[4],
+        vessel_name=row[5],
+        ship_type=row[6],
+        ship_type_text=row[7],
+        positions=row[8],
+        station=row[9],
+        lat_deg=row[10],
+        lon_deg=row[11],
+    )
+
+
 def _delivery_from(row: Sequence[Any]) -> Delivery:
     return Delivery(
         id=row[0],
@@ -566,6 +852,21 @@ def _delivery_from(row: Sequence[Any]) -> Delivery:
         next_attempt_at=_from_iso(row[14]),
         last_error=row[15],
         delivered_at=_from_iso(row[16]),
+    )
+
+
+def _position_from(r: Sequence[Any]) -> PositionReport:
+    return PositionReport(
+        mmsi=r[0],
+        time=datetime.fromisoformat(r[1]),
+        lat_deg=r[2],
+        lon_deg=r[3],
+        speed_kn=r[4],
+        course_deg=r[5],
+        heading_deg=r[6],
+        nav_status=r[7],
+        msg_type=r[8],
+        station=r[9],
     )
 
 

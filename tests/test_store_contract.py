@@ -7,6 +7,7 @@ an empty schema or database of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from pantaulaut.model import (
     Alert,
     AlertKind,
     AlertState,
+    PortCall,
     PositionReport,
     Severity,
     StationStats,
@@ -250,3 +252,124 @@ def test_counting_an_unknown_table_is_a_store_error(store: Store) -> None:
 
     with pytest.raises(StoreError, match="unknown table"):
         store.count("pg_authid")
+
+
+def port_call(
+    mmsi: int,
+    harbour: str,
+    arrival_min: int,
+    departure_min: int | None = None,
+    positions: int = 2,
+) -> PortCall:
+    return PortCall(
+        mmsi=mmsi,
+        harbour_id=f"harbour-{harbour}",
+        harbour_name=f"{harbour.title()} harbour",
+        arrival=T0 + timedelta(minutes=arrival_min),
+        departure=(
+            None if departure_min is None else T0 + timedelta(minutes=departure_min)
+        ),
+        vessel_name="KM DHARMA",
+        ship_type=60,
+        ship_type_text="Passenger",
+        positions=positions,
+        station="SMP-KALIANGET",
+        lat_deg=-7.054,
+        lon_deg=113.948,
+    )
+
+
+def test_a_port_call_is_completed_in_place_when_the_vessel_departs(
+    store: Store,
+) -> None:
+    opened = Batch()
+    opened.add_port_call(port_call(525000001, "kalianget", 0))
+    store.write(opened)
+    closed = Batch()
+    closed.add_port_call(port_call(525000001, "kalianget", 0, 90, positions=31))
+    store.write(closed)
+    (call,) = store.port_calls(T0, T0 + timedelta(days=1))
+    assert call == port_call(525000001, "kalianget", 0, 90, positions=31)
+    assert call.arrival.utcoffset() == timedelta(0)
+    assert store.count("port_calls") == 1
+
+
+def test_an_older_state_of_a_port_call_written_again_does_not_reopen_it(
+    store: Store,
+) -> None:
+    closed = Batch()
+    closed.add_port_call(port_call(525000001, "kalianget", 0, 90, positions=31))
+    stale = Batch()
+    stale.add_port_call(port_call(525000001, "kalianget", 0, positions=5))
+    # At least once: a batch may be written twice, and out of order.
+    for batch in (closed, closed, stale):
+        store.write(batch)
+    (call,) = store.port_calls(T0, T0 + timedelta(days=1))
+    assert call.departure == T0 + timedelta(minutes=90)
+    assert call.positions == 31
+
+
+def test_port_calls_are_those_in_port_during_the_period_by_arrival(
+    store: Store,
+) -> None:
+    batch = Batch()
+    for call in (
+        port_call(525000002, "dungkek", 200),  # still in port
+        port_call(525000001, "kalianget", 0, 50),  # left before the period
+        port_call(525000001, "batu-guluk", 300, 400),
+        port_call(525000003, "kalianget", 100, 130),
+        port_call(525000001, "kalianget", 600, 700),  # arrives after it
+    ):
+        batch.add_port_call(call)
+    store.write(batch)
+    start, end = T0 + timedelta(minutes=60), T0 + timedelta(minutes=500)
+    found = store.port_calls(start, end)
+    assert [(c.mmsi, c.harbour_id) for c in found] == [
+        (525000003, "harbour-kalianget"),
+        (525000002, "harbour-dungkek"),
+        (525000001, "harbour-batu-guluk"),
+    ]
+    assert found[1].departure is None
+    assert [c.harbour_id for c in store.port_calls(start, end, mmsi=525000001)] == [
+        "harbour-batu-guluk"
+    ]
+    kalianget = store.port_calls(
+        T0, T0 + timedelta(days=1), harbour_id="harbour-kalianget"
+    )
+    assert [c.arrival for c in kalianget] == [
+        T0,
+        T0 + timedelta(minutes=100),
+        T0 + timedelta(minutes=600),
+    ]
+
+
+def test_station_activity_counts_the_position_reports_of_the_window(
+    store: Store,
+) -> None:
+    batch = Batch()
+    batch.positions = [position(1, m) for m in (0, 5, 10)] + [position(2, 60)]
+    batch.positions[1] = dataclasses.replace(batch.positions[1], station="SMP-SAPEKEN")
+    store.write(batch)
+    activity = store.station_activity(T0, T0 + timedelta(minutes=60))
+    assert [(s.station, s.messages) for s in activity] == [
+        ("SMP-KALIANGET", 2),
+        ("SMP-SAPEKEN", 1),
+    ]
+    assert activity[0].first_seen == T0
+    assert activity[0].last_seen == T0 + timedelta(minutes=10)
+    assert store.station_activity(T0 - timedelta(days=1), T0) == []
+
+
+def test_last_heard_is_the_latest_position_before_each_instant(store: Store) -> None:
+    batch = Batch()
+    batch.positions = [position(1, m) for m in (0, 5, 10)]
+    store.write(batch)
+    assert store.last_heard(
+        [
+            (1, T0 + timedelta(minutes=10)),
+            (1, T0 + timedelta(days=1)),
+            (1, T0),
+            (2, T0 + timedelta(days=1)),
+        ]
+    ) == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=10), None, None]
+    assert store.last_heard([]) == []
