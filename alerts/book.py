@@ -12,9 +12,11 @@ The lifecycle (:mod:`pantaulaut.alerts.lifecycle`): ``open`` ->
 calls :meth:`AlertBook.clear`; the alert resolves once the condition has
 stayed clear for the kind's hold time (:meth:`AlertBook.tick` checks), and
 the same kind may not reopen for the vessel until its cooldown has passed.
-Operators acknowledge and resolve with :meth:`AlertBook.acknowledge` and
-:meth:`AlertBook.resolve`. Every change of state or severity is written to
-the alert's ``history`` with who made it and when.
+Operators acknowledge, assign, comment on and resolve alerts with
+:meth:`AlertBook.acknowledge`, :meth:`AlertBook.assign`,
+:meth:`AlertBook.comment` and :meth:`AlertBook.resolve`. Every change of
+state or severity, and every assignment and comment, is written to the
+alert's ``history`` with who made it and when.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ class AlertChange:
     Attributes:
         alert: The alert after the change.
         new: True only when the alert was opened by this change.
-        action: ``opened``, ``updated``, ``escalated``, ``acknowledged`` or
-            ``resolved``.
+        action: ``opened``, ``updated``, ``escalated``, ``acknowledged``,
+            ``assigned``, ``commented`` or ``resolved``.
     """
 
     alert: Alert
@@ -291,6 +293,44 @@ class AlertBook:
         alert.updated = max(alert.updated or time, time)
         alert.history.append(audit_entry(time, actor, "acknowledged", note))
         return AlertChange(alert, new=False, action="acknowledged")
+
+    def assign(
+        self, alert_id: str, time: datetime, actor: str, assignee: str
+    ) -> AlertChange:
+        """An operator hands the alert to a desk user (``detail["assignee"]``).
+
+        Raises:
+            KeyError: No open or acknowledged alert has this id.
+            ValueError: The assignee's name is empty.
+        """
+        name = assignee.strip()
+        if not name:
+            msg = "an alert must be assigned to a user's name"
+            raise ValueError(msg)
+        alert = self._find_or_fail(alert_id)
+        alert.detail["assignee"] = name
+        alert.updated = max(alert.updated or time, time)
+        alert.history.append(audit_entry(time, actor, "assigned", name))
+        log.info("alert %s assigned to %s by %s", alert.id, name, actor)
+        return AlertChange(alert, new=False, action="assigned")
+
+    def comment(
+        self, alert_id: str, time: datetime, actor: str, text: str
+    ) -> AlertChange:
+        """An operator adds a remark to the alert's audit trail.
+
+        Raises:
+            KeyError: No open or acknowledged alert has this id.
+            ValueError: The text is empty.
+        """
+        remark = text.strip()
+        if not remark:
+            msg = "a comment needs some text"
+            raise ValueError(msg)
+        alert = self._find_or_fail(alert_id)
+        alert.updated = max(alert.updated or time, time)
+        alert.history.append(audit_entry(time, actor, "commented", remark))
+        return AlertChange(alert, new=False, action="commented")
 
     def resolve(
         self, alert_id: str, time: datetime, actor: str, note: str = ""

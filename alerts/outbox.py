@@ -604,7 +604,7 @@ def add_cli_commands(commands: Any) -> None:
         default=300.0,
         help="give up after this many seconds (default 300)",
     )
-    run.set_defaults(func=_run, log_level="info")
+    run.set_defaults(func=_run, default_log_level="info")
 
     secret = actions.add_parser("secret", help="print a new webhook secret")
     secret.set_defaults(func=_secret)

@@ -1,10 +1,13 @@
-"""The desk operators' page: live map, open alerts and counts (Plotly Dash).
+"""The desk's Dash app: a navigation bar and the pages of :mod:`.pages`.
 
-:func:`create_app` builds the Dash app that :class:`pantaulaut.service.
-DashboardThread` serves. The page refreshes itself every
-``dashboard.refresh_s`` seconds; the one callback only reads the store and
-hands the records to plain functions (:func:`desk_view` here, the figure in
-:mod:`pantaulaut.dashboard.figures`), which tests call without a browser.
+:func:`create_app` builds the app that :class:`pantaulaut.service.
+DashboardThread` serves. The layout is built per request (so that it is in
+the request's language): a header with the title, the live counts and the
+navigation bar, and the page the address names, chosen by a callback on a
+``dcc.Location``. Each page registers its own callbacks.
+
+The map page's pieces that tests call without a browser live here too:
+:func:`desk_view`, :func:`header_counts`, :func:`alert_items`.
 
 Everything the page needs is served by the app itself (Dash's scripts,
 plotly.js, the stylesheet in ``assets/``); the map needs no tile server.
@@ -13,9 +16,10 @@ plotly.js, the stylesheet in ``assets/``); the map needs no tile server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import dash
 import plotly.graph_objects as go
@@ -23,128 +27,183 @@ from dash import Input, Output, dcc, html
 
 from pantaulaut.alerts.feed import register_feed
 from pantaulaut.config import Config
+from pantaulaut.dashboard.auth import desk_controls, install_auth
 from pantaulaut.dashboard.figures import (
     DeskSnapshot,
     ZoneOverlay,
     format_wib,
-    load_snapshot,
+    load_map_layers,
     map_figure,
     zone_overlay,
     zoom_from_relayout,
 )
-from pantaulaut.errors import PantaulautError
+from pantaulaut.dashboard.i18n import LANGUAGES, has, t
+from pantaulaut.dashboard.pages import (
+    DeskContext,
+    Page,
+    PageRequest,
+    discover,
+    find_page,
+)
 from pantaulaut.geofence.zones import ZoneSet
 from pantaulaut.model import Alert, Severity
-from pantaulaut.store.base import Store
+from pantaulaut.store.base import Accounts, Store
 
 __all__ = [
-    "TITLE",
     "alert_items",
     "create_app",
     "desk_view",
     "header_counts",
+    "page_content",
     "traces_patch",
 ]
 
 log = logging.getLogger(__name__)
 
-TITLE = "pantaulaut — Sumenep 112 maritime desk"
 _ASSETS = Path(__file__).resolve().parent / "assets"
 
 
-def create_app(store: Store, config: Config, zones: ZoneSet) -> dash.Dash:
+def create_app(
+    store: Store,
+    config: Config,
+    zones: ZoneSet,
+    *,
+    desk_actions: Any | None = None,
+    pages: Sequence[Page] | None = None,
+) -> dash.Dash:
     """Build the desk's Dash app.
 
     Args:
-        store: Where vessels and alerts are read from (read only).
+        store: Where vessels and alerts are read from.
         config: The service configuration; ``config.dashboard`` is used.
-        zones: Zones drawn on the map.
+        zones: Zones drawn on the maps.
+        desk_actions: The operator's actions on alerts, handed to the pages.
+        pages: The pages to serve; None: every page module present.
 
     Returns:
         The app; serve ``app.server`` (a Flask WSGI app).
     """
-    settings = config.dashboard
-    overlay = zone_overlay(zones)
+    context = DeskContext(
+        store=store,
+        config=config,
+        zones=zones,
+        overlay=zone_overlay(zones),
+        layers=load_map_layers(zones),
+        desk_actions=desk_actions,
+    )
+    served = list(discover() if pages is None else pages)
     app = dash.Dash(
         __name__,
         assets_folder=str(_ASSETS),
         serve_locally=True,
         title="pantaulaut — Sumenep 112",
         update_title="",
+        suppress_callback_exceptions=True,
     )
-    app.layout = html.Div(
-        className="desk",
-        children=[
-            html.Header(
-                className="desk-header",
-                children=[
-                    html.H1(TITLE),
-                    html.Div(id="counts", className="counts", children="loading…"),
-                ],
-            ),
-            html.Main(
-                className="desk-body",
-                children=[
-                    dcc.Graph(
-                        id="map",
-                        className="desk-map",
-                        config={
-                            "displaylogo": False,
-                            "scrollZoom": True,
-                            "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                        },
-                        responsive=True,
-                        # The layout (view, zone fills, tiles) is set here
-                        # once; refreshes replace only the traces.
-                        figure=map_figure(
-                            DeskSnapshot(), overlay, tile_url=settings.tile_url
-                        ),
-                    ),
-                    html.Aside(
-                        className="alert-panel",
-                        children=[
-                            html.H2(id="alert-title", children="Open alerts"),
-                            html.Ol(id="alerts", className="alert-list"),
-                        ],
-                    ),
-                ],
-            ),
-            dcc.Interval(
-                id="tick", interval=int(settings.refresh_s * 1000), n_intervals=0
-            ),
-        ],
-    )
+    app.layout = lambda: _shell(served)
 
     @app.callback(
-        Output("map", "figure"),
-        Output("alerts", "children"),
-        Output("alert-title", "children"),
-        Output("counts", "children"),
-        Input("tick", "n_intervals"),
-        Input("map", "relayoutData"),
+        Output("page", "children"),
+        Output("nav", "children"),
+        Output("counts", "className"),
+        Input("url", "pathname"),
+        Input("url", "search"),
     )
-    def refresh(
-        _ticks: int | None, relayout: Mapping[str, Any] | None
-    ) -> tuple[Any, ...]:
-        try:
-            snapshot = load_snapshot(store, settings.recent_minutes)
-        except PantaulautError:
-            log.exception("dashboard: cannot read the store")
-            unavailable = html.Span(
-                "store unavailable: showing the last data read", className="warning"
-            )
-            return dash.no_update, dash.no_update, dash.no_update, unavailable
-        figure, items, title, counts = desk_view(
-            snapshot, overlay, relayout, settings.tile_url
+    def route(pathname: str | None, search: str | None) -> tuple[Any, Any, str]:
+        path = pathname or "/"
+        found = find_page(served, path)
+        # The live counts belong to the map; other pages hide them.
+        on_map = found is not None and found[0].path == "/"
+        return (
+            page_content(served, context, path, search or ""),
+            _nav(served, path),
+            "counts" if on_map else "counts hidden",
         )
-        return traces_patch(figure), items, title, counts
 
+    for page in served:
+        page.register(app, context)
     log.info(
-        "dashboard app built: %d zones, refresh %.1f s", len(zones), settings.refresh_s
+        "dashboard app built: %d pages, %d zones, refresh %.1f s",
+        len(served),
+        len(zones),
+        config.dashboard.refresh_s,
     )
     # The CAP Atom feed of open alerts, for 112 systems that poll.
     register_feed(app.server, store, config.delivery, zones)
+    # Last, so that the gate covers every route: a log-in for all but the
+    # log-in page, the language switch and static files.
+    install_auth(app.server, cast(Accounts, store), config)
     return app
+
+
+def _shell(pages: Sequence[Page]) -> Any:
+    """The page frame: header, navigation, the page's place."""
+    return html.Div(
+        className="desk",
+        children=[
+            dcc.Location(id="url", refresh=False),
+            html.Header(
+                className="desk-header",
+                children=[
+                    html.H1(t("common.title")),
+                    html.Nav(id="nav", className="desk-nav", children=_nav(pages, "")),
+                    html.Div(
+                        id="counts", className="counts", children=t("common.loading")
+                    ),
+                    html.Div(
+                        className="languages",
+                        children=[
+                            html.A(
+                                code.upper(),
+                                href=f"/lang/{code}",
+                                title=t(f"common.language.{code}"),
+                                className="language",
+                            )
+                            for code in LANGUAGES
+                        ],
+                    ),
+                    desk_controls(),
+                ],
+            ),
+            html.Main(id="page", className="desk-page"),
+        ],
+    )
+
+
+def _nav(pages: Sequence[Page], path: str) -> list[Any]:
+    current = find_page(pages, path or "/")
+    links = []
+    for page in pages:
+        if not page.nav:
+            continue
+        active = current is not None and current[0] is page
+        links.append(
+            dcc.Link(
+                t(page.title_key) if has(page.title_key) else page.path,
+                href=page.path,
+                className="nav-link active" if active else "nav-link",
+                id=f"nav-{page.path.strip('/') or 'map'}",
+            )
+        )
+    return links
+
+
+def page_content(
+    pages: Sequence[Page], context: DeskContext, path: str, search: str = ""
+) -> Any:
+    """The content of the page at ``path`` (a "not found" note if none)."""
+    found = find_page(pages, path)
+    if found is None:
+        return html.Div(
+            className="not-found",
+            children=[
+                html.H2(t("common.not_found")),
+                dcc.Link(t("map.title"), href="/"),
+            ],
+        )
+    page, rest = found
+    query = dict(parse_qsl(search.lstrip("?")))
+    return page.layout(PageRequest(context, path, rest, query))
 
 
 def traces_patch(figure: go.Figure) -> dash.Patch:
@@ -164,10 +223,10 @@ def traces_patch(figure: go.Figure) -> dash.Patch:
 def desk_view(
     snapshot: DeskSnapshot,
     overlay: ZoneOverlay,
-    relayout: Mapping[str, Any] | None = None,
+    relayout: dict[str, Any] | None = None,
     tile_url: str = "",
 ) -> tuple[go.Figure, list[Any], str, list[Any]]:
-    """Everything one refresh puts on the page.
+    """Everything one refresh of the whole-map view puts on the page.
 
     Args:
         snapshot: What was read from the store.
@@ -181,40 +240,50 @@ def desk_view(
     """
     zoom = zoom_from_relayout(relayout, overlay.zoom)
     figure = map_figure(snapshot, overlay, zoom=zoom, tile_url=tile_url)
-    title = f"Open alerts ({len(snapshot.alerts)})"
+    title = t("map.open_alerts_count", count=len(snapshot.alerts))
     return figure, alert_items(snapshot.alerts), title, header_counts(snapshot)
 
 
-def header_counts(snapshot: DeskSnapshot) -> list[Any]:
-    """The header's counts: vessels shown, open alerts, last data time."""
+def header_counts(snapshot: DeskSnapshot, drawn: int | None = None) -> list[Any]:
+    """The header's counts: vessels shown, open alerts, last data time.
+
+    Args:
+        snapshot: What was read.
+        drawn: How many vessels the map draws after decluttering, when
+            fewer than it shows.
+    """
     critical = sum(1 for a in snapshot.alerts if a.severity is Severity.CRITICAL)
-    alerts = f"{len(snapshot.alerts)} open alerts"
+    alerts = t("map.count_alerts", count=len(snapshot.alerts))
+    if critical:
+        alerts += f" ({t('map.count_critical', count=critical)})"
+    vessels = t("map.count_vessels", count=len(snapshot.mapped))
+    if drawn is not None and drawn < len(snapshot.mapped):
+        vessels += f" ({t('map.count_drawn', count=drawn)})"
     return [
-        html.Span(f"{len(snapshot.mapped)} vessels shown", id="count-vessels"),
-        html.Span(
-            alerts + (f" ({critical} critical)" if critical else ""),
-            id="count-alerts",
-            className="critical" if critical else "",
-        ),
-        html.Span(f"last data {format_wib(snapshot.latest)}", id="last-data"),
+        html.Span(vessels, id="count-vessels"),
+        html.Span(alerts, id="count-alerts", className="critical" if critical else ""),
+        html.Span(t("map.last_data", time=format_wib(snapshot.latest)), id="last-data"),
     ]
 
 
 def alert_items(alerts: Sequence[Alert]) -> list[Any]:
     """One list item per open alert, in the order given."""
     if not alerts:
-        return [html.Li("No open alerts.", className="alert-empty")]
+        return [html.Li(t("map.no_alerts"), className="alert-empty")]
     return [_alert_item(alert) for alert in alerts]
 
 
 def _alert_item(alert: Alert) -> Any:
     severity = alert.severity.value
     if alert.mmsi is None:
-        vessel = alert.vessel_name or "no vessel"
-    elif alert.vessel_name:
-        vessel = f"{alert.vessel_name} · MMSI {alert.mmsi}"
+        vessel: Any = alert.vessel_name or t("map.no_vessel")
     else:
-        vessel = f"MMSI {alert.mmsi}"
+        label = (
+            f"{alert.vessel_name} · MMSI {alert.mmsi}"
+            if alert.vessel_name
+            else f"MMSI {alert.mmsi}"
+        )
+        vessel = dcc.Link(label, href=f"/vessels/{alert.mmsi}")
     details: list[Any] = [
         html.Div(
             className="alert-head",
@@ -227,13 +296,13 @@ def _alert_item(alert: Alert) -> Any:
         html.Div(vessel, className="vessel"),
     ]
     if alert.zone:
-        details.append(html.Div(f"Zone: {alert.zone}", className="zone"))
+        details.append(html.Div(t("map.zone", zone=alert.zone), className="zone"))
     if alert.summary:
         details.append(html.Div(alert.summary, className="summary"))
     if alert.count > 1 and alert.updated is not None:
         details.append(
             html.Div(
-                f"{alert.count} reports, latest {format_wib(alert.updated)}",
+                t("map.repeats", count=alert.count, time=format_wib(alert.updated)),
                 className="repeat",
             )
         )

@@ -14,10 +14,16 @@ each other's rows, and TimescaleDB is set up from nothing every time.
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
+import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
@@ -131,3 +137,125 @@ def timescale_database_url(timescale_url: str) -> Iterator[str]:
                     sql.Identifier(database)
                 )
             )
+
+
+# --- the desk's log-in -------------------------------------------------------
+
+DESK_USER = "desk-tester"
+DESK_PASSWORD = "desk-tester-password"
+_TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_desk_user(
+    accounts: Any,
+    name: str = DESK_USER,
+    password: str = DESK_PASSWORD,
+    role: str = "operator",
+) -> None:
+    """Give a store (anything with the Accounts methods) a desk account."""
+    from pantaulaut.dashboard.auth import Role, add_account
+
+    if accounts.get_user(name) is None:
+        add_account(accounts, name, password, Role(role))
+
+
+def add_desk_user_to_file(
+    db_path: Any, name: str = DESK_USER, role: str = "operator"
+) -> None:
+    """Make a desk account in a SQLite store file before a service opens it."""
+    from pantaulaut.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(db_path))
+    try:
+        add_desk_user(store, name, role=role)
+    finally:
+        store.close()
+
+
+def login_test_client(
+    client: Any, name: str = DESK_USER, password: str = DESK_PASSWORD
+) -> str:
+    """Log a Flask test client in to the desk; later requests carry the token.
+
+    Returns:
+        The forgery token (also sent from now on as ``X-CSRFToken``).
+    """
+    page = client.get("/login").get_data(as_text=True)
+    match = _TOKEN_FIELD.search(page)
+    assert match, page
+    answer = client.post(
+        "/login",
+        data={"csrf_token": match.group(1), "username": name, "password": password},
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    cookie = client.get_cookie("_csrf_token")
+    assert cookie is not None
+    client.environ_base["HTTP_X_CSRFTOKEN"] = cookie.value
+    return str(cookie.value)
+
+
+def desk_opener(
+    base_url: str, name: str = DESK_USER, password: str = DESK_PASSWORD
+) -> urllib.request.OpenerDirector:
+    """A urllib opener logged in to a desk served at ``base_url`` (loopback).
+
+    Its requests send the session cookie and the ``X-CSRFToken`` header, as
+    Dash's renderer does.
+    """
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(jar)
+    )
+    base = base_url.rstrip("/")
+    with opener.open(f"{base}/login", timeout=10) as answer:
+        page = answer.read().decode()
+    match = _TOKEN_FIELD.search(page)
+    assert match, page
+    form = urllib.parse.urlencode(
+        {"csrf_token": match.group(1), "username": name, "password": password}
+    ).encode()
+    with opener.open(f"{base}/login", data=form, timeout=10) as answer:
+        assert urlsplit(answer.url).path != "/login", "desk log-in refused"
+    token = next(c.value for c in jar if c.name == "_csrf_token")
+    assert token
+    opener.addheaders.append(("X-CSRFToken", token))
+    return opener
+
+
+def browser_login(
+    driver: Any, base_url: str, name: str = DESK_USER, password: str = DESK_PASSWORD
+) -> None:
+    """Log a Selenium browser in to the desk through its log-in form."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url.rstrip("/") + "/login")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-button").click()
+    deadline = time.monotonic() + 30
+    while urlsplit(driver.current_url).path == "/login":
+        assert time.monotonic() < deadline, "desk log-in refused in the browser"
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _session_keys_stay_out_of_the_checkout(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk built from a default configuration keeps its key in a temp folder.
+
+    The default store is ``pantaulaut.db`` in the working folder, where the
+    generated session key would go too; tests must not write there.
+    """
+    from pantaulaut.dashboard import auth
+
+    checkout = Path(__file__).resolve().parents[1]
+    real = auth.secret_dir
+
+    def secret_dir(config: Any) -> Path:
+        directory = Path(real(config)).resolve()
+        if directory == checkout or checkout in directory.parents:
+            return tmp_path_factory.mktemp("session-key")
+        return directory
+
+    monkeypatch.setattr(auth, "secret_dir", secret_dir)

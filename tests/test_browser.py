@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import add_desk_user_to_file, browser_login
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -138,6 +139,8 @@ def demo(tmp_path: Path) -> Iterator[str]:
         "--store",
         f"sqlite:///{tmp_path}/demo.db",
     ]
+    # An account of the tests' own, so the demo makes none.
+    add_desk_user_to_file(tmp_path / "demo.db")
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -149,7 +152,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
             output = log_path.read_text(errors="replace")
             pytest.fail(f"demo exited with {process.returncode}:\n{output}")
         try:
-            with opener.open(url, timeout=2) as response:
+            with opener.open(url + "login", timeout=2) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -234,7 +237,8 @@ def test_dashboard_shows_demo_traffic_offline(
     from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
     from selenium.webdriver.common.by import By
 
-    browser.get(demo)
+    browser_login(browser, demo)
+    browser.get(demo + "lang/en")  # the checks below read the English texts
     points = wait_for(
         lambda: (n := browser.execute_script(COUNT_POINTS_JS)) > MIN_POINTS and n,
         60,

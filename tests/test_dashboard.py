@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
+import flask
 import pytest
+from conftest import add_desk_user, login_test_client
 from pyais.encode import encode_dict
 from shapely.geometry import Polygon, box
 
@@ -141,6 +143,13 @@ def desk_zones() -> ZoneSet:
             ),
         ]
     )
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Texts in English, as the desk shows them with the ``lang=en`` cookie."""
+    with flask.Flask(__name__).test_request_context(headers={"Cookie": "lang=en"}):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -445,13 +454,30 @@ def test_zoom_from_relayout() -> None:
 
 
 def config(refresh_s: float = 5.0) -> Config:
-    return Config(dashboard=DashboardConfig(refresh_s=refresh_s, recent_minutes=60))
+    return Config(
+        dashboard=DashboardConfig(
+            refresh_s=refresh_s, recent_minutes=60, secret_key="k" * 32
+        )
+    )
+
+
+def desk_client(app: Any, store: SqliteStore) -> Any:
+    """A test client logged in to the desk (as an operator), in English."""
+    client = app.server.test_client()
+    add_desk_user(store)
+    login_test_client(client)
+    client.set_cookie("lang", "en")
+    return client
 
 
 def callback_request(client: Any, zoom: float | None = None) -> Any:
+    """The map page's refresh, as its interval fires (one of several callbacks)."""
     dependencies = client.get("/_dash-dependencies").get_json()
-    assert len(dependencies) == 1
-    output = dependencies[0]["output"]
+    [output] = [
+        d["output"]
+        for d in dependencies
+        if d["inputs"][0] == {"id": "tick", "property": "n_intervals"}
+    ]
     outputs = [
         {"id": part.split(".")[0], "property": part.split(".")[1]}
         for part in output.strip(".").split("...")
@@ -462,17 +488,43 @@ def callback_request(client: Any, zoom: float | None = None) -> Any:
         "outputs": outputs,
         "inputs": [
             {"id": "tick", "property": "n_intervals", "value": 3},
-            {"id": "map", "property": "relayoutData", "value": relayout},
+            {"id": "map-view", "property": "data", "value": relayout},
+            {"id": "map-selection", "property": "data", "value": None},
         ],
         "changedPropIds": ["tick.n_intervals"],
-        "state": [],
+        "state": [
+            {"id": "track-slider", "property": "value", "value": [0, 1]},
+            {"id": "track-slider", "property": "max", "value": 1},
+            {"id": "map-frame", "property": "data", "value": {"slot_start": 2}},
+        ],
     }
     return client.post("/_dash-update-component", json=body)
 
 
+def map_page(client: Any) -> str:
+    """The map page as the router sends it for ``/``."""
+    body = {
+        "output": "..page.children...nav.children...counts.className..",
+        "outputs": [
+            {"id": "page", "property": "children"},
+            {"id": "nav", "property": "children"},
+            {"id": "counts", "property": "className"},
+        ],
+        "inputs": [
+            {"id": "url", "property": "pathname", "value": "/"},
+            {"id": "url", "property": "search", "value": ""},
+        ],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200
+    return json.dumps(answer.get_json()["response"], ensure_ascii=False)
+
+
 def test_page_serves_everything_itself(store: SqliteStore, zones: ZoneSet) -> None:
     app = create_app(store, config(refresh_s=2.5), zones)
-    client = app.server.test_client()
+    client = desk_client(app, store)
     page = client.get("/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -483,14 +535,14 @@ def test_page_serves_everything_itself(store: SqliteStore, zones: ZoneSet) -> No
     assert client.get(next(s for s in sources if "desk.css" in s)).status_code == 200
     layout = json.dumps(client.get("/_dash-layout").get_json(), ensure_ascii=False)
     assert "pantaulaut — Sumenep 112 maritime desk" in layout
-    assert '"interval": 2500' in layout
+    assert '"interval": 2500' in map_page(client)
 
 
 def test_configured_tiles_are_in_the_page(store: SqliteStore, zones: ZoneSet) -> None:
     url = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
-    settings = DashboardConfig(tile_url=url)
+    settings = DashboardConfig(tile_url=url, secret_key="k" * 32)
     app = create_app(store, Config(dashboard=settings), zones)
-    layout = json.dumps(app.server.test_client().get("/_dash-layout").get_json())
+    layout = map_page(desk_client(app, store))
     assert json.dumps(url) in layout
     assert '"sourcetype": "raster"' in layout
 
@@ -512,19 +564,21 @@ def test_refresh_callback_returns_map_alerts_and_counts(
     store: SqliteStore, zones: ZoneSet
 ) -> None:
     app = create_app(store, config(), zones)
-    response = callback_request(app.server.test_client(), zoom=9.0)
+    response = callback_request(desk_client(app, store), zoom=9.0)
     assert response.status_code == 200
     result = response.get_json()["response"]
-    # Only the traces are replaced: the operator's view (layout) is kept.
+    # Only the vessel traces are replaced: the operator's view (layout) and
+    # the zones (the first two traces) are kept.
     patch = result["map"]["figure"]
     assert "__dash_patch_update" in patch
-    [operation] = patch["operations"]
-    assert operation["operation"] == "Assign"
-    assert operation["location"] == ["data"]
-    traces = operation["params"]["value"]
+    operations = patch["operations"]
+    assert all(op["operation"] == "Assign" for op in operations)
+    assert [op["location"][0] for op in operations] == ["data"] * len(operations)
+    assert min(op["location"][1] for op in operations) == 2
+    traces = [op["params"]["value"] for op in operations]
     names = [t.get("name", "") for t in traces]
     assert any(n.startswith("Distress beacon") for n in names)
-    assert any(n.startswith("Regency waters") for n in names)
+    assert not any(n.startswith("Regency waters") for n in names)
     # Heading lines follow the zoom the map reported.
     heading = next(
         t
@@ -552,7 +606,7 @@ def test_refresh_survives_a_store_failure(
 
     monkeypatch.setattr(broken, "vessels", vessels)
     app = create_app(broken, config(), zones)
-    response = callback_request(app.server.test_client())
+    response = callback_request(desk_client(app, broken))
     assert response.status_code == 200
     result = response.get_json()["response"]
     assert set(result) == {"counts"}  # map and alerts keep what they show

@@ -12,6 +12,7 @@ so that the system broker other tests use is left alone).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from conftest import DESK_PASSWORD, DESK_USER, add_desk_user_to_file
 from pyais.encode import encode_dict
 from receiver import Receiver
 
@@ -639,6 +641,9 @@ def test_the_live_service_delivers_and_serves_the_feed(tmp_path: Path) -> None:
 
     recording = beacon_recording(tmp_path / "beacons.nmea", beacons=3)
     port = free_port()
+    # The feed wants a log-in: a 112 poller sends an account's Basic credentials.
+    add_desk_user_to_file(tmp_path / "live.db", role="viewer")
+    credentials = base64.b64encode(f"{DESK_USER}:{DESK_PASSWORD}".encode()).decode()
     with Receiver(SECRET) as receiver:
         config = Config(
             store=StoreConfig(url=f"sqlite:///{tmp_path / 'live.db'}"),
@@ -655,10 +660,13 @@ def test_the_live_service_delivers_and_serves_the_feed(tmp_path: Path) -> None:
                 if len(receiver.messages) >= 3:
                     break
                 await asyncio.sleep(0.05)
-            feed_url = f"http://127.0.0.1:{port}/feeds/alerts.atom"
+            feed_request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/feeds/alerts.atom",
+                headers={"Authorization": f"Basic {credentials}"},
+            )
             for _ in range(100):
                 body = await asyncio.to_thread(
-                    lambda: urllib.request.urlopen(feed_url, timeout=5).read()
+                    lambda: urllib.request.urlopen(feed_request, timeout=5).read()
                 )
                 if body.count(b"<entry>") >= 3:
                     break

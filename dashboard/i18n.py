@@ -1,0 +1,152 @@
+"""The desk's languages: Bahasa Indonesia by default, English on a switch.
+
+Every text the desk shows comes from a catalogue, ``locales/<code>.json``, a
+flat JSON object of ``key: text``; code asks for a text by key with
+:func:`t`. Keys are grouped by page with a prefix (``map.``, ``inbox.``,
+``vessel.``, ``playback.``, ``stations.``, ``exports.``, ``auth.``,
+``common.``). Both catalogues hold the same keys; ``tests/test_i18n.py``
+checks that, and that every key the package asks for exists. Texts are
+``str.format`` templates: ``{count} kapal``; a literal brace is doubled.
+
+The language of a request is its ``lang`` cookie (``id`` or ``en``), which the
+``/lang/<code>`` links set; outside a request it is Indonesian.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from urllib.parse import urlsplit
+
+import flask
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from pantaulaut.errors import CatalogueError
+
+__all__ = [
+    "COOKIE",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "catalogue",
+    "current_language",
+    "has",
+    "register_language_routes",
+    "t",
+]
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("id", "en")
+"""The desk's languages, the default first."""
+DEFAULT_LANGUAGE = LANGUAGES[0]
+COOKIE = "lang"
+"""The cookie that holds the chosen language."""
+LANGUAGE_PATH = "/lang/<code>"
+# A year: the choice belongs to the desk's browser, not to a session.
+_COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+@cache
+def catalogue(language: str) -> Mapping[str, str]:
+    """The texts of one language, read once from ``locales/<language>.json``.
+
+    Raises:
+        CatalogueError: The language is unknown or its file is not a flat
+            JSON object of strings.
+    """
+    if language not in LANGUAGES:
+        raise CatalogueError(language, language, f"is not one of {LANGUAGES}")
+    source = resources.files("pantaulaut.dashboard") / "locales" / f"{language}.json"
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogueError(
+            f"{language}.json", language, f"unreadable: {exc}"
+        ) from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise CatalogueError(
+            f"{language}.json", language, "is not a flat object of strings"
+        )
+    return dict(data)
+
+
+def current_language() -> str:
+    """The language of the current request (its ``lang`` cookie), else ``id``."""
+    if not flask.has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = flask.request.cookies.get(COOKIE, "")
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def has(key: str) -> bool:
+    """Whether ``key`` is in the catalogue (for keys built from data)."""
+    return key in catalogue(DEFAULT_LANGUAGE)
+
+
+def t(key: str, /, **values: object) -> str:
+    """The text for ``key`` in the current language, with ``values`` filled in.
+
+    Args:
+        key: A catalogue key, such as ``map.title``.
+        **values: Fields of the text (``str.format`` names).
+
+    Raises:
+        CatalogueError: The key is missing, or the text names a field not
+            given.
+
+    >>> t("common.not_available")
+    't/a'
+    """
+    language = current_language()
+    try:
+        text = catalogue(language)[key]
+    except KeyError:
+        raise CatalogueError(key, language, "is missing") from None
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise CatalogueError(key, language, f"cannot be filled in: {exc}") from exc
+
+
+def register_language_routes(server: flask.Flask) -> None:
+    """Add ``/lang/id`` and ``/lang/en``: set the cookie, go back to the page.
+
+    Calling it again for the same server does nothing.
+    """
+    if "pantaulaut_language" in server.view_functions:
+        return
+
+    def switch(code: str) -> WerkzeugResponse:
+        back = _same_site_path(flask.request.referrer)
+        response = flask.redirect(back, code=303)
+        if code in LANGUAGES:
+            response.set_cookie(
+                COOKIE,
+                code,
+                max_age=_COOKIE_MAX_AGE_S,
+                samesite="Strict",
+                secure=bool(server.config.get("SESSION_COOKIE_SECURE")),
+            )
+        else:
+            log.warning("language switch to unknown language %r ignored", code)
+        return response
+
+    server.add_url_rule(LANGUAGE_PATH, "pantaulaut_language", switch)
+
+
+def _same_site_path(referrer: str | None) -> str:
+    """The path of the page the switch was used on, if it is this site's."""
+    if not referrer:
+        return "/"
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != flask.request.host:
+        return "/"
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")
