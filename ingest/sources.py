@@ -115,17 +115,31 @@ def _text(line: bytes) -> str:
 def read_file_lines(path: Path, max_chars: int = 4096) -> Iterator[str]:
     """Lines of a plain or gzip-compressed NMEA file.
 
+    Every line read before a fault is yielded before the error is raised:
+    a truncated or damaged gzip file gives the lines it still holds, the
+    last of them as far as it goes.
+
     Raises:
-        SourceError: The file cannot be opened or is a damaged gzip file.
+        SourceError: The file cannot be opened, or it is damaged (a gzip
+            stream cut short or corrupt); the message names the file and
+            how many lines came before the damage.
     """
     splitter = LineSplitter(max_chars)
+    count = 0
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
-            while chunk := handle.read(_READ_CHUNK):
-                yield from splitter.feed(chunk)
+            # read1 hands on what one read of the file decompressed, so the
+            # data before the damage of a cut gzip stream is not lost with
+            # the read that meets it.
+            while chunk := handle.read1(_READ_CHUNK):
+                for line in splitter.feed(chunk):
+                    count += 1
+                    yield line
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        msg = f"cannot read {str(path)!r}: {exc}"
+        yield from splitter.close()
+        where = f" past line {count}" if count else ""
+        msg = f"cannot read {str(path)!r}{where}: {exc}"
         raise SourceError(msg) from exc
     yield from splitter.close()
 

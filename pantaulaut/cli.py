@@ -7,6 +7,9 @@
 ``geodata`` ``geodata build``: rebuild data/*.geojson from the GSHHG coastline
 ``simulate`` a scenario's NMEA with tag blocks, and its ground truth
 ``evaluate`` recall, precision and time-to-alert of the detectors on scenarios
+``user``    desk accounts: ``user add|passwd|role|remove|list``
+``export``  port calls, vessels, tracks, alerts to CSV, GeoJSON, GeoPackage, KML,
+            GeoParquet; the daily summary
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -21,10 +25,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from pantaulaut.config import load_config
-from pantaulaut.errors import PantaulautError, SourceError
+from pantaulaut.errors import AccountError, PantaulautError, SourceError
 from pantaulaut.ingest.sources import LineSplitter, read_file_lines
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
 
@@ -33,12 +37,28 @@ __all__ = ["main"]
 log = logging.getLogger("pantaulaut.cli")
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script.
+
+    Bad input ends in one line on stderr naming what is wrong, and exit
+    code 2: the command line is checked before anything runs, and errors
+    of pantaulaut or of the files named are reported without a traceback.
+    """
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # --help, or a usage error already printed: the code, not an exception.
+        return exc.code if isinstance(exc.code, int) else 2
+    problem = _check_values(args)
+    if problem is not None:
+        print(f"pantaulaut: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
+        level=getattr(logging, _level_of(args).upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # One line per dashboard refresh would drown the service's own lines.
@@ -50,36 +70,170 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A file named on the command line that went away or became
+        # unwritable after the checks: its name and the reason suffice.
+        log.debug("file error", exc_info=True)
+        print(f"pantaulaut: {_os_error_text(exc)}", file=sys.stderr)
+        return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors take one line on stderr."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the fault, without the usage text, then exit with code 2."""
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _os_error_text(exc: OSError) -> str:
+    """The file and the reason of an OS error, without the errno number."""
+    reason = exc.strerror or str(exc)
+    return reason if exc.filename is None else f"{exc.filename}: {reason}"
+
+
+def _check_values(args: argparse.Namespace) -> str | None:
+    """The first option value that cannot be used, as a message; or None.
+
+    These options are shared by several commands, some of them registered
+    by other modules, so they are checked here once for all.
+    """
+    store = getattr(args, "store", None)
+    if isinstance(store, str) and not store.startswith(_STORE_SCHEMES):
+        return (
+            f"--store {store}: expected a URL such as sqlite:///{store} "
+            "or postgresql://user@host/database"
+        )
+    mmsi = getattr(args, "mmsi", None)
+    if isinstance(mmsi, int) and not _MMSI_MIN <= mmsi <= _MMSI_MAX:
+        return f"--mmsi {mmsi}: an MMSI has 9 digits, such as 525012345"
+    return None
+
+
+_STORE_SCHEMES = ("sqlite://", "postgresql://", "postgres://")
+_MMSI_MIN = 100_000_000
+_MMSI_MAX = 999_999_999
+
+
+def _log_level(text: str) -> str:
+    return text.lower()
+
+
+def _level_of(args: argparse.Namespace) -> str:
+    """The --log-level given, else the command's own default, else warning.
+
+    A command's default goes under another name than the option's: a
+    subcommand's default would otherwise override the level given before it.
+    """
+    level = args.log_level or getattr(args, "default_log_level", None)
+    return str(level or "warning")
+
+
+def _speed(text: str) -> float:
+    """A replay speed: 0 (as fast as possible) or a positive multiple."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        msg = (
+            f"{text!r} is not a speed: give 0 (as fast as possible) or a "
+            "positive multiple of real time such as 20"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A time limit in seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        msg = f"{text!r} is not a number of seconds (0 or more, such as 120)"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"{text!r} is not a whole number of 1 or more"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _input_file(text: str) -> Path:
+    """A file to read: it must exist and be readable."""
+    path = Path(text)
+    if not path.exists():
+        msg = f"{text}: no such file (check the path)"
+        raise argparse.ArgumentTypeError(msg)
+    if path.is_dir():
+        msg = f"{text}: is a folder, not a file"
+        raise argparse.ArgumentTypeError(msg)
+    if not os.access(path, os.R_OK):
+        msg = f"{text}: not readable (check its permissions)"
+        raise argparse.ArgumentTypeError(msg)
+    return path
+
+
+def _output_file(text: str) -> Path:
+    """A file to write: its folder must exist and take it; not a folder."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        msg = f"{text}: is a folder; give a file name in it"
+        raise argparse.ArgumentTypeError(msg)
+    if not folder.is_dir():
+        msg = f"{text}: the folder {str(folder)!r} does not exist (create it first)"
+        raise argparse.ArgumentTypeError(msg)
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        msg = f"{text}: cannot be written here (check the permissions)"
+        raise argparse.ArgumentTypeError(msg)
+    return path
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pantaulaut", description="AIS monitoring for the Sumenep 112 desk."
     )
-    parser.add_argument("--log-level", default="warning", help="debug, info, warning")
+    parser.add_argument(
+        "--log-level",
+        type=_log_level,
+        choices=_LOG_LEVELS,
+        help=f"{', '.join(_LOG_LEVELS)} (default: warning; info for run and demo)",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the live service")
     run.add_argument("--config", type=Path, help="TOML configuration file")
-    run.set_defaults(func=_run, log_level="info")
+    run.set_defaults(func=_run, default_log_level="info")
 
     replay = commands.add_parser("replay", help="replay recorded NMEA, then exit")
-    replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    replay.add_argument("files", nargs="+", type=_input_file, metavar="FILE")
     replay.add_argument("--config", type=Path, help="TOML configuration file")
     replay.add_argument("--store", help="store URL (default: in memory only)")
     replay.add_argument(
         "--zones",
-        type=Path,
+        type=_input_file,
         action="append",
         help="zone GeoJSON file (repeat to load several, e.g. alki2.geojson)",
     )
     replay.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=0.0,
         help="multiple of real time (default: as fast as possible)",
     )
-    replay.add_argument("--report", type=Path, help="write the report JSON here")
+    replay.add_argument(
+        "--report", type=_output_file, help="write the report JSON here"
+    )
     replay.add_argument(
         "--deliver",
         action="store_true",
@@ -87,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--deliver-time-limit",
-        type=float,
+        type=_seconds,
         default=120.0,
         help="seconds to wait after the replay for the outbox to empty",
     )
@@ -100,7 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=_replay)
 
     decode = commands.add_parser("decode", help="decode NMEA to JSON lines")
-    decode.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    decode.add_argument("files", nargs="*", type=_input_file, metavar="FILE")
     decode.set_defaults(func=_decode)
 
     demo = commands.add_parser("demo", help="play the shipped Sumenep recording")
@@ -108,12 +262,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="dashboard address")
     demo.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=20.0,
         help="multiple of real time (0: as fast as possible)",
     )
     demo.add_argument("--store", help="store URL (default: a new temporary file)")
-    demo.set_defaults(func=_demo, log_level="info")
+    demo.set_defaults(func=_demo, default_log_level="info")
 
     geodata = commands.add_parser("geodata", help="regional geodata")
     geodata_commands = geodata.add_subparsers(required=True, metavar="ACTION")
@@ -132,10 +286,63 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="where to write the .geojson files (default: pantaulaut's data folder)",
     )
-    build.set_defaults(func=_geodata_build, log_level="info")
+    build.set_defaults(func=_geodata_build, default_log_level="info")
     _add_scenario_commands(commands)
     _add_delivery_commands(commands)
+    _add_export_commands(commands)
+    _add_user_commands(commands)
     return parser
+
+
+def _add_export_commands(commands: Any) -> None:
+    from pantaulaut import export
+
+    export.add_cli_commands(commands)
+
+
+def _add_user_commands(commands: Any) -> None:
+    user = commands.add_parser("user", help="desk accounts (log-in to the dashboard)")
+    actions = user.add_subparsers(required=True, metavar="ACTION")
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", type=Path, help="TOML configuration file")
+        parser.add_argument("--store", help="store URL (default: the configuration's)")
+
+    def password_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin (no prompt)",
+        )
+
+    roles = ["viewer", "operator", "admin"]
+    add = actions.add_parser("add", help="add an account; asks for its password")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=roles, default="viewer", help="default viewer")
+    common(add)
+    password_option(add)
+    add.set_defaults(func=_user_add)
+
+    passwd = actions.add_parser("passwd", help="set an account's password")
+    passwd.add_argument("name", metavar="NAME")
+    common(passwd)
+    password_option(passwd)
+    passwd.set_defaults(func=_user_passwd)
+
+    role = actions.add_parser("role", help="change an account's role")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", choices=roles)
+    common(role)
+    role.set_defaults(func=_user_role)
+
+    remove = actions.add_parser("remove", help="remove an account")
+    remove.add_argument("name", metavar="NAME")
+    common(remove)
+    remove.set_defaults(func=_user_remove)
+
+    listing = actions.add_parser("list", help="list the accounts")
+    common(listing)
+    listing.set_defaults(func=_user_list)
 
 
 def _add_delivery_commands(commands: Any) -> None:
@@ -149,20 +356,22 @@ def _add_scenario_commands(commands: Any) -> None:
     simulate = commands.add_parser(
         "simulate", help="write a scenario's NMEA and its ground truth"
     )
-    simulate.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
-    simulate.add_argument("--out", type=Path, required=True, help="NMEA file")
+    simulate.add_argument("scenario", type=_input_file, metavar="SCENARIO.toml")
+    simulate.add_argument("--out", type=_output_file, required=True, help="NMEA file")
     simulate.add_argument(
-        "--truth", type=Path, help="ground-truth JSON (default: OUT.truth.json)"
+        "--truth",
+        type=_output_file,
+        help="ground-truth JSON (default: OUT.truth.json)",
     )
     simulate.set_defaults(func=_simulate)
     evaluate = commands.add_parser(
         "evaluate", help="score the detectors on scenarios (default: shipped ones)"
     )
-    evaluate.add_argument("scenarios", nargs="*", type=Path, metavar="SCENARIO")
-    evaluate.add_argument("--json", type=Path, help="write the scores as JSON")
+    evaluate.add_argument("scenarios", nargs="*", type=_input_file, metavar="SCENARIO")
+    evaluate.add_argument("--json", type=_output_file, help="write the scores as JSON")
     evaluate.add_argument(
         "--seeds",
-        type=int,
+        type=_count,
         default=1,
         help="run each scenario under this many seeds (noise, losses, phases)",
     )
@@ -170,6 +379,96 @@ def _add_scenario_commands(commands: Any) -> None:
         "--check", action="store_true", help="exit 1 when a target is missed"
     )
     evaluate.set_defaults(func=_evaluate)
+
+
+def _accounts(args: argparse.Namespace) -> Any:
+    from pantaulaut.store.base import Accounts, open_store
+
+    config = load_config(args.config)
+    store = open_store(args.store or config.store.url)
+    if not isinstance(store, Accounts):
+        store.close()
+        msg = f"the store {type(store).__name__} keeps no accounts"
+        raise AccountError(msg)
+    return store
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        msg = "the two passwords differ; nothing changed"
+        raise AccountError(msg)
+    return first
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from pantaulaut.dashboard.auth import Role, add_account, check_user_name
+
+    check_user_name(args.name)
+    accounts = _accounts(args)
+    try:
+        add_account(accounts, args.name, _new_password(args), Role(args.role))
+    finally:
+        accounts.close()
+    print(f"added {args.name} ({args.role})")
+    return 0
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    from pantaulaut.dashboard.auth import check_new_password, hash_password
+
+    accounts = _accounts(args)
+    try:
+        if accounts.get_user(args.name) is None:
+            msg = f"no account named {args.name!r} (see `pantaulaut user list`)"
+            raise AccountError(msg)
+        password = _new_password(args)
+        check_new_password(password)
+        accounts.set_password(args.name, hash_password(password))
+    finally:
+        accounts.close()
+    print(f"password of {args.name} changed; their open sessions have ended")
+    return 0
+
+
+def _user_role(args: argparse.Namespace) -> int:
+    accounts = _accounts(args)
+    try:
+        if not accounts.set_role(args.name, args.role):
+            msg = f"no account named {args.name!r} (see `pantaulaut user list`)"
+            raise AccountError(msg)
+    finally:
+        accounts.close()
+    print(f"{args.name} is now {args.role}")
+    return 0
+
+
+def _user_remove(args: argparse.Namespace) -> int:
+    accounts = _accounts(args)
+    try:
+        if not accounts.remove_user(args.name):
+            msg = f"no account named {args.name!r} (see `pantaulaut user list`)"
+            raise AccountError(msg)
+    finally:
+        accounts.close()
+    print(f"removed {args.name}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    accounts = _accounts(args)
+    try:
+        users = accounts.list_users()
+    finally:
+        accounts.close()
+    for record in users:
+        changed = record.changed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(f"{record.name}\t{record.role}\tchanged {changed}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -203,10 +502,10 @@ def _replay(args: argparse.Namespace) -> int:
         try:
             replay_files(pipeline, args.files, args.speed, config.ingest.max_line_chars)
         except SourceError as exc:
-            # A damaged file (a truncated .gz) stops the replay, but what was
-            # read is reported and stored, not thrown away.
+            # A damaged file (a truncated .gz) loses only what follows the
+            # damage: the lines before it and the next files were replayed,
+            # reported and stored.
             failure = exc
-            pipeline.finish()
         if delivery is not None:
             left = delivery.finish(args.deliver_time_limit)
     finally:
@@ -217,11 +516,25 @@ def _replay(args: argparse.Namespace) -> int:
     report = pipeline.report()
     if failure is not None:
         report["errors"] = [str(failure)]
-    if args.report:
-        args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    # The summary comes first: a report that cannot be written must not
+    # take the result of the whole replay with it.
     _print_summary(report, sys.stdout)
+    problems: list[str] = []
     if failure is not None:
-        print(f"pantaulaut: {failure}", file=sys.stderr)
+        problems.append(f"replay incomplete: {failure}")
+    if args.report:
+        try:
+            args.report.write_text(
+                json.dumps(report, indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            log.debug("report not written", exc_info=True)
+            problems.append(
+                f"--report {args.report}: not written ({_os_error_text(exc)})"
+            )
+    for problem in problems:
+        print(f"pantaulaut: {problem}", file=sys.stderr)
+    if problems:
         return 2
     if delivery is not None:
         return delivery.report(left)
@@ -307,7 +620,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if args.check and missing else 0
 
 
-def _decode_lines(files: list[Path]) -> Iterator[tuple[str, str]]:
+def _decode_lines(files: list[Path], failures: list[str]) -> Iterator[tuple[str, str]]:
+    """Lines of the files, or of stdin; a damaged file ends in ``failures``.
+
+    The lines of a file before its damage are decoded, and so are the
+    files after it.
+    """
     if not files:
         splitter = LineSplitter()
         while chunk := sys.stdin.buffer.read(65536):
@@ -317,8 +635,12 @@ def _decode_lines(files: list[Path]) -> Iterator[tuple[str, str]]:
             yield line, "stdin"
         return
     for path in files:
-        for line in read_file_lines(path):
-            yield line, path.name
+        try:
+            for line in read_file_lines(path):
+                yield line, path.name
+        except SourceError as exc:
+            log.warning("%s; the rest of this file is lost", exc)
+            failures.append(str(exc))
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -328,10 +650,14 @@ def _decode(args: argparse.Namespace) -> int:
 
     stream = AisStream(on_reject=rejected)
     static: dict[int, dict[str, Any]] = {}
-    for line, source in _decode_lines(args.files):
+    failures: list[str] = []
+    for line, source in _decode_lines(args.files, failures):
         for message in stream.feed(line, source, datetime.now(UTC)):
             print(json.dumps(_decoded(message, static), default=str))
     stream.finish()
+    if failures:
+        print(f"pantaulaut: decode incomplete: {'; '.join(failures)}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -365,6 +691,23 @@ def _decoded(message: AisMessage, static: dict[int, dict[str, Any]]) -> dict[str
     return out
 
 
+def _demo_login(store_url: str) -> str:
+    """Make the demo's account if the store has none; say how to log in."""
+    from pantaulaut.dashboard.auth import ensure_demo_account
+    from pantaulaut.store.base import Accounts, open_store
+
+    store = open_store(store_url)
+    try:
+        made = ensure_demo_account(store) if isinstance(store, Accounts) else None
+    finally:
+        store.close()
+    if made is None:
+        return "log in with an account of this store (`pantaulaut user list`)"
+    name, password = made
+    log.info("demo account %r made with a random password", name)
+    return f"log in as user {name!r}, password {password!r} (operator)"
+
+
 def _demo(args: argparse.Namespace) -> int:
     from pantaulaut.config import SourceConfig
     from pantaulaut.service import Service, run_forever
@@ -385,7 +728,9 @@ def _demo(args: argparse.Namespace) -> int:
             ),
         ),
     )
+    login = _demo_login(store_url)
     print(f"pantaulaut demo: dashboard on http://{args.host}:{args.port}/", flush=True)
+    print(f"pantaulaut demo: {login}", flush=True)
     print(f"pantaulaut demo: store {store_url}; Ctrl-C stops", flush=True)
     run_forever(Service(config))
     return 0

@@ -49,10 +49,11 @@ import logging
 import math
 import random
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pantaulaut.alerts.geo import (
     cpa_tcpa,
@@ -323,14 +324,32 @@ def load_scenario(path: Path, zones: ZoneSet | None = None) -> Scenario:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"cannot read scenario {str(path)!r}: {exc}"
         raise ScenarioError(msg) from exc
+    missing = [key for key in _SCENARIO_KEYS if key not in data]
+    if missing:
+        msg = (
+            f"scenario {path.name}: no {missing[0]!r} key: is this a scenario "
+            "file? (a scenario has start, duration_s and [[vessels]])"
+        )
+        raise ScenarioError(msg)
     places = _Places(zones if zones is not None else load_zones())
     try:
         return _scenario(data, places, path)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ScenarioError):
+    except ScenarioError as exc:
+        if str(exc).startswith(f"scenario {path.name}:"):
             raise
-        msg = f"scenario {path.name}: {exc!r}"
+        raise ScenarioError(f"scenario {path.name}: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, KeyError):
+            problem = f"a table lacks the key {exc.args[0]!r}"
+        else:
+            problem = f"a value has the wrong type or form ({exc})"
+        msg = f"scenario {path.name}: {problem}"
         raise ScenarioError(msg) from exc
+
+
+# The keys without which a file is no scenario.
+_SCENARIO_KEYS = ("start", "duration_s", "vessels")
+_T = TypeVar("_T")
 
 
 class _Places:
@@ -407,15 +426,15 @@ def _scenario(data: dict[str, Any], places: _Places, path: Path) -> Scenario:
     if not isinstance(start, datetime) or start.utcoffset() is None:
         msg = f"scenario {path.name}: start must be an offset date-time (…Z)"
         raise ScenarioError(msg)
-    stations = tuple(_station(s, places) for s in data.get("stations", [])) or (
+    stations = _each(data, "stations", lambda s: _station(s, places)) or (
         StationSpec("SMP-KALIANGET"),
     )
     default_station = stations[0].name
-    vessels = tuple(_vessel(v, places, default_station) for v in data["vessels"])
+    vessels = _each(data, "vessels", lambda v: _vessel(v, places, default_station))
     mmsis = [v.plan.mmsi for v in vessels]
     if len(set(mmsis)) != len(mmsis):
         raise ScenarioError(f"scenario {path.name}: two vessels share an MMSI")
-    events = tuple(_event(e, places) for e in data.get("events", []))
+    events = _each(data, "events", lambda e: _event(e, places))
     return Scenario(
         name=str(data.get("name", path.stem)),
         title=str(data.get("title", "")),
@@ -426,11 +445,30 @@ def _scenario(data: dict[str, Any], places: _Places, path: Path) -> Scenario:
         stations=stations,
         vessels=vessels,
         events=tuple(sorted(events, key=lambda e: e.at_s)),
-        expect=tuple(_expectation(e) for e in data.get("expect", [])),
-        allow=tuple(_rule(r) for r in data.get("allow", [])),
-        forbid=tuple(_rule(r) for r in data.get("forbid", [])),
+        expect=_each(data, "expect", _expectation),
+        allow=_each(data, "allow", _rule),
+        forbid=_each(data, "forbid", _rule),
         path=path,
     )
+
+
+def _each(data: dict[str, Any], key: str, make: Callable[[Any], _T]) -> tuple[_T, ...]:
+    """The items made from each table of an array such as ``[[vessels]]``.
+
+    Raises:
+        ScenarioError: A table lacks a key or holds a bad value; the message
+            names the array and the table, counted from 1.
+    """
+    made: list[_T] = []
+    for number, table in enumerate(data.get(key, []), start=1):
+        where = f"[[{key}]] #{number}"
+        try:
+            made.append(make(table))
+        except KeyError as exc:
+            raise ScenarioError(f"{where}: no {exc.args[0]!r} key") from exc
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"{where}: {exc}") from exc
+    return tuple(made)
 
 
 def _station(table: dict[str, Any], places: _Places) -> StationSpec:
@@ -1035,8 +1073,16 @@ def _first_text(lines: list[tuple[datetime, str]]) -> datetime:
 
 
 def write_simulation(path: Path, sim: Simulation) -> int:
-    """Write the lines of a simulation to a file; returns how many."""
-    return write_recording(path, iter(sim.lines))
+    """Write the lines of a simulation to a file; returns how many.
+
+    Raises:
+        ScenarioError: The file cannot be written; the message names it.
+    """
+    try:
+        return write_recording(path, iter(sim.lines))
+    except OSError as exc:
+        msg = f"cannot write the simulation to {str(path)!r}: {exc.strerror or exc}"
+        raise ScenarioError(msg) from exc
 
 
 # --------------------------------------------------------------------------
