@@ -80,10 +80,19 @@ class Detectors:
     Args:
         zones: The zones; harbours keep encounters away.
         settings: Thresholds; None for the cited defaults.
+        pairs: Run the pair detectors (a scale-out worker does not: the
+            other vessel of a pair may be on another worker).
+        only_pairs: Run nothing but the pair detectors (the scale-out
+            ``pairs`` process, which sees every vessel).
     """
 
     def __init__(
-        self, zones: ZoneSet, settings: DetectorSettings | None = None
+        self,
+        zones: ZoneSet,
+        settings: DetectorSettings | None = None,
+        *,
+        pairs: bool = True,
+        only_pairs: bool = False,
     ) -> None:
         self.settings = s = settings or DetectorSettings()
         self.status = NavStatusDetector(s.reassert_s)
@@ -96,6 +105,8 @@ class Detectors:
         self.gaps = GapWatch(s, self.stations, self.in_trouble)
         self.collisions = CollisionWatch(s)
         self.encounters = EncounterWatch(s, self._near_harbour)
+        self.pairs = pairs or only_pairs
+        self.only_pairs = only_pairs
         self._live: dict[int, Vessel] = {}
         self._berths: dict[tuple[int, int], datetime] = {}
         self._last_tick: datetime | None = None
@@ -110,6 +121,9 @@ class Detectors:
         self, message: AisMessage, update: VesselUpdate, clock: datetime
     ) -> list[Finding]:
         """Findings from one decoded message."""
+        if self.only_pairs:
+            self._remember(message, update)
+            return []
         mmsi = message.mmsi
         sentences = message.sentences
         out = self.stations.on_message(message.station, message.time, clock)
@@ -150,6 +164,8 @@ class Detectors:
 
     def on_tick(self, now: datetime) -> list[Finding]:
         """Findings of the time-based and pair detectors at ``now``."""
+        if self.only_pairs:
+            return self._pairs_due(now)
         s = self.settings
         if self._last_tick is not None and now - self._last_tick > timedelta(
             seconds=s.max_clock_jump_s
@@ -166,13 +182,33 @@ class Detectors:
         out = self.stations.on_tick(now)
         out.extend(self.gaps.on_tick(now))
         out.extend(self.stops.on_tick(now))
-        if self._next_proximity is None or now >= self._next_proximity:
-            self._next_proximity = now + timedelta(seconds=s.proximity_every_s)
-            out.extend(self._pairs(now))
+        out.extend(self._pairs_due(now))
+        return out
+
+    def _pairs_due(self, now: datetime) -> list[Finding]:
+        out: list[Finding] = []
+        if self.pairs and (self._next_proximity is None or now >= self._next_proximity):
+            every_s = self.settings.proximity_every_s
+            self._next_proximity = now + timedelta(seconds=every_s)
+            out = self._pairs(now)
         if self._next_forget is None or now >= self._next_forget:
             self._next_forget = now + timedelta(seconds=_FORGET_EVERY_S)
             self._forget(now)
         return out
+
+    def _remember(self, message: AisMessage, update: VesselUpdate) -> None:
+        """Keep a vessel's state for the pair detectors, and nothing else."""
+        fix = update.position
+        if (
+            fix is None
+            or message.msg_type not in _VESSEL_FIX_TYPES
+            or message.own_ship
+            or mmsi_kind(message.mmsi) in _NOT_VESSELS
+        ):
+            return
+        if fix.nav_status == _MOORED:
+            self._berths[_berth_cell(fix.lat_deg, fix.lon_deg)] = fix.time
+        self._live[message.mmsi] = update.vessel
 
     def in_trouble(self, mmsi: int) -> bool:
         """True while a detector holds a stop, drift or distress status."""

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pantaulaut.errors import ConfigError
+from pantaulaut.geofence.zones import ZONE_KINDS
 from pantaulaut.model import AlertKind, AlertState
 
 __all__ = [
@@ -227,6 +228,12 @@ def rules_from_mapping(table: Mapping[str, Any]) -> LifecycleRules:
             if section == "suppress_in":
                 suppress[kind] = _zone_kinds(key, kind, value)
                 continue
+            if kind in BEACON_KINDS:
+                # A hold or a cooldown would keep a distress beacon's alert
+                # from the desk for a while: suppression by another name.
+                raise ConfigError(
+                    key, value, "nothing: distress beacons are never held back"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(key, value, "seconds, a number")
             if value < 0:
@@ -245,6 +252,14 @@ def _kind(key: str, name: str) -> AlertKind:
 def _zone_kinds(key: str, kind: AlertKind, value: Any) -> frozenset[str]:
     if kind in BEACON_KINDS:
         raise ConfigError(key, value, "nothing: distress beacons are never suppressed")
+    known = sorted(ZONE_KINDS | {"berth"})
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(key, value, "a list of zone kinds such as ['harbour']")
+        raise ConfigError(key, value, f"a list of zone kinds among {known}")
+    # A misspelt kind ("harbor") would match no zone and silently lift the
+    # suppression the site meant to keep.
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ConfigError(
+            key, value, f"zone kinds among {known} ({', '.join(unknown)} is not one)"
+        )
     return frozenset(value)

@@ -1,8 +1,10 @@
 """Pairs of vessels: collision risk and encounters at sea.
 
 Both run every 30 s of data time over the vessels heard recently, with a
-dictionary of grid cells as the spatial index, so that only neighbours are
-ever compared (never all pairs).
+spatial index, so that only neighbours are ever compared (never all pairs):
+for collision risk an R-tree (shapely's STRtree) whose pairs are screened
+over arrays before the exact check, for encounters a dictionary of grid
+cells.
 
 - ``collision_risk`` (shore-side, every pair, not own-ship): positions are
   dead-reckoned to the moment of the check; a pair is at risk when its
@@ -30,6 +32,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import shapely
+
 from pantaulaut.alerts.findings import Finding
 from pantaulaut.alerts.geo import (
     M_PER_NM,
@@ -53,6 +58,12 @@ _MIN_CLOSING_KN = 1.0  # pairs closing slower than this keep company [derived]
 _NOT_UNDER_WAY = frozenset({1, 5, 6})  # at anchor, moored, aground
 _FRESH_PERIODS = 3.0  # a position older than 3 intervals is too old to project
 _ENCOUNTER_FRESH_S = 900.0  # class B below 2 kn reports every 3 min
+# The array pre-check of collision pairs works on one flat earth for the
+# whole region; it lets through anything within these margins of a limit,
+# far more than that approximation can be off by. [derived]
+_MARGIN = 1.1
+_MARGIN_NM = 0.05
+_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,7 @@ class Mover:
     north_kn: float
     station: str | None
     length_m: float | None = None
+    beam_m: float | None = None
 
 
 def _grid(
@@ -132,7 +144,17 @@ class CollisionWatch:
             lat, lon = dead_reckon(v.lat_deg, v.lon_deg, speed, v.course_deg, age_s)
             east, north = velocity_kn(speed, v.course_deg)
             out.append(
-                Mover(v.mmsi, lat, lon, speed, east, north, v.station, v.length_m)
+                Mover(
+                    v.mmsi,
+                    lat,
+                    lon,
+                    speed,
+                    east,
+                    north,
+                    v.station,
+                    v.length_m,
+                    v.beam_m,
+                )
             )
         return out
 
@@ -146,14 +168,40 @@ class CollisionWatch:
         """
         lengths = [x for x in (a.length_m, b.length_m) if x]
         reach_nm = 3.0 * max(lengths) / M_PER_NM if lengths else 0.0
-        return min(self.s.cpa_nm, max(reach_nm, self.s.cpa_floor_nm))
+        limit_nm = min(self.s.cpa_nm, max(reach_nm, self.s.cpa_floor_nm))
+        if not self.parallel(a, b):
+            return limit_nm
+        return min(limit_nm, self.abeam_limit_nm(a, b))
+
+    def parallel(self, a: Mover, b: Mover) -> bool:
+        """True when the two pass head-on or overtake (see ``parallel_pass_deg``)."""
+        angle_deg = abs(
+            math.degrees(
+                math.atan2(a.east_kn, a.north_kn) - math.atan2(b.east_kn, b.north_kn)
+            )
+        )
+        angle_deg = min(angle_deg % 360.0, 360.0 - angle_deg % 360.0)
+        return min(angle_deg, 180.0 - angle_deg) <= self.s.parallel_pass_deg
+
+    def abeam_limit_nm(self, a: Mover, b: Mover) -> float:
+        """How close abeam counts as a risk in a parallel pass.
+
+        DMA AisAbnormal's safety zone reaches 1.5 beams to each side of a
+        ship, and the other ship's hull half a beam to its side: the wider
+        ship's zone against the narrower one's hull.
+        """
+        beams = sorted(x for x in (a.beam_m, b.beam_m) if x)
+        if not beams:
+            return self.s.parallel_floor_nm
+        reach_m = 1.5 * beams[-1] + 0.5 * beams[0]
+        return max(reach_m / M_PER_NM, self.s.parallel_floor_nm)
 
     def on_tick(self, now: datetime, movers: list[Mover]) -> list[Finding]:
         """Check every pair of neighbours; raise, confirm or clear."""
         out: list[Finding] = []
         seen: set[tuple[int, int]] = set()
         s = self.s
-        for a, b in neighbour_pairs(movers, s.collision_range_nm):
+        for a, b in self._candidates(movers):
             if max(a.speed_kn, b.speed_kn) < s.collision_fast_kn:
                 continue
             east, north = offset_nm(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg)
@@ -174,6 +222,58 @@ class CollisionWatch:
         for key in [k for k in self._pairs if k not in seen]:
             out.extend(self._no_risk(key, now, math.inf, -1.0, s.cpa_nm))
         return out
+
+    def _candidates(self, movers: list[Mover]) -> list[tuple[Mover, Mover]]:
+        """Pairs that may be at risk, or whose open risk must be judged again.
+
+        A busy anchorage holds thousands of pairs within range, nearly all
+        plainly clear; their CPA and TCPA are computed at once over arrays
+        (on a flat earth about the middle latitude, with a margin for its
+        error), and only the pairs that come near a limit, or that are being
+        followed, go on to the exact check pair by pair.
+        """
+        s = self.s
+        if len(movers) < 2:
+            return []
+        lat = np.array([m.lat_deg for m in movers])
+        lon = np.array([m.lon_deg for m in movers])
+        cos_lat = math.cos(math.radians(float(lat.mean())))
+        east = lon * NM_PER_DEG * cos_lat
+        north = lat * NM_PER_DEG
+        reach_nm = s.collision_range_nm * _MARGIN + _MARGIN_NM
+        tree = shapely.STRtree(shapely.points(east, north))
+        one, two = tree.query(
+            shapely.points(east, north), predicate="dwithin", distance=reach_nm
+        )
+        mmsi = np.array([m.mmsi for m in movers])
+        keep = mmsi[one] < mmsi[two]
+        one, two = one[keep], two[keep]
+        ve = np.array([m.east_kn for m in movers])
+        vn = np.array([m.north_kn for m in movers])
+        dx, dy = east[two] - east[one], north[two] - north[one]
+        rx, ry = ve[two] - ve[one], vn[two] - vn[one]
+        closing2 = rx * rx + ry * ry
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_h = np.where(closing2 > 1e-9, -(dx * rx + dy * ry) / closing2, 0.0)
+        cpa = np.hypot(dx + rx * t_h, dy + ry * t_h)
+        tcpa_s = t_h * 3600.0
+        near = (
+            (cpa <= s.cpa_nm * _MARGIN + _MARGIN_NM)
+            & (tcpa_s >= -_MARGIN_S)
+            & (tcpa_s <= s.tcpa_s * _MARGIN + _MARGIN_S)
+        )
+        pairs = [
+            (movers[i], movers[j])
+            for i, j in zip(one[near].tolist(), two[near].tolist(), strict=True)
+        ]
+        # Pairs already followed are judged whatever their CPA now: the
+        # lifecycle needs to see them clear (or drop out of range).
+        taken = {(a.mmsi, b.mmsi) for a, b in pairs}
+        where = {m.mmsi: m for m in movers}
+        for key in self._pairs:
+            if key not in taken and key[0] in where and key[1] in where:
+                pairs.append((where[key[0]], where[key[1]]))
+        return pairs
 
     def _risk(
         self,

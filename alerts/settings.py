@@ -140,6 +140,18 @@ class DetectorSettings:
         cpa_floor_nm: collision_risk: the size-aware CPA limit (3 lengths of
             the longer vessel, MarineTraffic proximity) is never below this
             (position uncertainty; boats of unknown length). [derived]
+        parallel_pass_deg: collision_risk: courses within this of reciprocal
+            (head-on) or of the same (overtaking) make a parallel pass, whose
+            closest point is the lateral offset between the two tracks. The
+            limit is then the ship domain across the beam: DMA AisAbnormal's
+            safety zone is 2 lengths long but 3 beams wide, so two ships
+            passing port to port a few beams apart, as in every canal and
+            fairway, do not meet it. [derived angle]
+        parallel_floor_nm: collision_risk: the across-the-beam limit of a
+            parallel pass is never below this: AIS antennas sit anywhere
+            within a beam of a ship's centre line and fixes scatter by tens
+            of metres, so a bow-to-bow collision course can show a CPA of a
+            few tens of metres between antennas. [derived: 50 m]
         tcpa_s: collision_risk: and reached within this (code examples
             15-30 min; user practice 20 min).
         collision_range_nm: collision_risk: pairs are looked for within this
@@ -207,6 +219,8 @@ class DetectorSettings:
 
     cpa_nm: float = 0.5
     cpa_floor_nm: float = 0.1
+    parallel_pass_deg: float = 20.0
+    parallel_floor_nm: float = 0.027
     tcpa_s: float = 900.0
     collision_range_nm: float = 6.0
     collision_fast_kn: float = 5.0

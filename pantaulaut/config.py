@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from pantaulaut.alerts.delivery import DeliveryConfig, parse_delivery
+from pantaulaut.alerts.lifecycle import LifecycleRules, rules_from_mapping
+from pantaulaut.alerts.settings import DetectorSettings, settings_from_mapping
 from pantaulaut.errors import ConfigError
 
 __all__ = [
@@ -43,7 +45,7 @@ ENV_PREFIX = "PANTAULAUT_"
 _MAX_LIST_INDEX = 999
 _INGEST_CEILINGS = {"max_line_chars": 1_048_576, "max_pending_fragments": 1_000_000}
 SOURCE_KINDS = ("tcp-client", "tcp-server", "udp", "file", "mqtt")
-ROLES = ("all", "router", "worker")
+ROLES = ("all", "router", "worker", "pairs")
 # More partitions than this would be more workers than one regency's traffic
 # could keep busy, and as many topics and spool files.
 MAX_PARTITIONS = 1024
@@ -69,7 +71,18 @@ class StoreConfig:
 
 @dataclass(frozen=True, slots=True)
 class DashboardConfig:
-    """``[dashboard]``: the operators' page."""
+    """``[dashboard]``: the operators' page.
+
+    Attributes:
+        secret_key: Signs the session cookies; empty: a random key kept in
+            ``dashboard-secret.key`` in the state folder (0600), so restarts
+            keep sessions.
+        session_minutes: A log-in lasts this long at most (a desk shift).
+        idle_minutes: A session unused this long ends.
+        secure_cookies: Send cookies over HTTPS only (behind a TLS proxy).
+        proxy_fix: Reverse proxies in front whose ``X-Forwarded-*`` headers
+            are trusted (0: none).
+    """
 
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -77,20 +90,41 @@ class DashboardConfig:
     refresh_s: float = 5.0
     tile_url: str = ""
     recent_minutes: float = 60.0
+    secret_key: str = ""
+    session_minutes: float = 480.0
+    idle_minutes: float = 60.0
+    secure_cookies: bool = False
+    proxy_fix: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ZonesConfig:
-    """``[zones]``: the zone file (empty: the regency default) and extra ones."""
+    """``[zones]``: zone files, their rules, and how often to look for edits.
+
+    Attributes:
+        file: The zone file; empty: the regency default.
+        extra: More zone files, such as the installed ``alki2.geojson``.
+        rules: The zone rule file (TOML); empty: the shipped ``rules.toml``.
+        reload_s: The live service looks at the files' modification times
+            this often and reloads what changed (0: only on SIGHUP).
+    """
 
     file: str = ""
     extra: tuple[str, ...] = ()
+    rules: str = ""
+    reload_s: float = 5.0
 
     def paths(self) -> list[str]:
         """Every zone file to load, the main one (or the default) first."""
         from pantaulaut.geofence.zones import default_zones_path
 
         return [self.file or str(default_zones_path()), *self.extra]
+
+    def rules_path(self) -> str:
+        """The rule file to load: the one given, or the shipped default."""
+        from pantaulaut.geofence.rules import default_rules_path
+
+        return self.rules or str(default_rules_path())
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +180,11 @@ class ScaleoutConfig:
     Attributes:
         role: ``all`` (default: this process does everything, no broker
             needed), ``router`` (reads the ``[[sources]]`` and publishes each
-            message to the partition of its MMSI) or ``worker`` (runs the
-            pipeline on one partition).
+            message to the partition of its MMSI), ``worker`` (runs the
+            pipeline on one partition, without the pair detectors) or
+            ``pairs`` (reads every partition and runs only the pair
+            detectors, collision risk and encounters, which need both
+            vessels in one process; it writes alerts and nothing else).
         partitions: How many workers share the load (MMSI mod partitions).
         worker: Which partition this worker takes, 0 to partitions - 1.
     """
@@ -208,6 +245,39 @@ class Config:
     sources: tuple[SourceConfig, ...] = ()
     # [delivery] with [delivery.webhook] and [delivery.mqtt]: alerts to 112.
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    # [alerts.detectors] thresholds and [alerts.lifecycle] rules.
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """``[alerts]``: the detectors' thresholds and the alerts' lifecycle.
+
+    Attributes:
+        detectors: ``[alerts.detectors]``, keys of
+            :class:`~pantaulaut.alerts.settings.DetectorSettings`.
+        lifecycle: ``[alerts.lifecycle.clear_hold_s]``, ``.cooldown_s`` and
+            ``.suppress_in``, per alert kind.
+    """
+
+    detectors: DetectorSettings = field(default_factory=DetectorSettings)
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
+
+
+def _alerts(values: Any) -> AlertsConfig:
+    if not isinstance(values, dict):
+        raise ConfigError("alerts", values, "a table ([alerts.detectors] ...)")
+    for key in values:
+        if key not in ("detectors", "lifecycle"):
+            raise ConfigError(
+                f"alerts.{key}", values[key], "[alerts.detectors] or [alerts.lifecycle]"
+            )
+    detectors = values.get("detectors", {})
+    lifecycle = values.get("lifecycle", {})
+    for key, table in (("detectors", detectors), ("lifecycle", lifecycle)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"alerts.{key}", table, f"a table ([alerts.{key}])")
+    return AlertsConfig(settings_from_mapping(detectors), rules_from_mapping(lifecycle))
 
 
 _SECTIONS: dict[str, type] = {
@@ -283,7 +353,7 @@ def _set_path(data: Any, path: list[str], value: Any, env_name: str) -> None:
 
 
 def _build(data: dict[str, Any]) -> Config:
-    known = set(_SECTIONS) | {"sources", "delivery"}
+    known = set(_SECTIONS) | {"sources", "delivery", "alerts"}
     for key in data:
         if key not in known:
             raise ConfigError(key, data[key], f"one of the sections {sorted(known)}")
@@ -299,7 +369,8 @@ def _build(data: dict[str, Any]) -> Config:
         if names.count(name) > 1:
             raise ConfigError("sources.name", name, "a name used by one source only")
     delivery = parse_delivery(data.get("delivery", {}))
-    config = Config(sources=sources, delivery=delivery, **sections)
+    alerts = _alerts(data.get("alerts", {}))
+    config = Config(sources=sources, delivery=delivery, alerts=alerts, **sections)
     _check_scaleout(config)
     return config
 
@@ -331,12 +402,13 @@ def _check_scaleout(config: Config) -> None:
             "at least one [[sources]] table: the router reads the stations and "
             "routes their messages to the workers",
         )
-    if scaleout.role == "worker" and config.sources:
+    if scaleout.role in ("worker", "pairs") and config.sources:
         raise ConfigError(
             "sources",
             [s.name for s in config.sources],
-            "no [[sources]] on a worker: it reads its partition from the broker "
-            "of [mqtt]; give the stations' sources to the router",
+            f"no [[sources]] on a {scaleout.role} process: it reads the "
+            "partitions from the broker of [mqtt]; give the stations' sources "
+            "to the router",
         )
 
 
@@ -407,6 +479,25 @@ def _check_section(name: str, section: Any) -> None:
             raise ConfigError(
                 "dashboard.refresh_s", section.refresh_s, "a number above 0"
             )
+        for key in ("session_minutes", "idle_minutes"):
+            if getattr(section, key) <= 0:
+                raise ConfigError(
+                    f"dashboard.{key}", getattr(section, key), "minutes, above 0"
+                )
+        if section.secret_key and len(section.secret_key) < 32:
+            raise ConfigError(
+                "dashboard.secret_key",
+                "(hidden)",
+                "at least 32 characters, or empty to keep a generated key in "
+                "the state folder",
+            )
+        if not 0 <= section.proxy_fix <= 5:
+            raise ConfigError(
+                "dashboard.proxy_fix",
+                section.proxy_fix,
+                "the number of reverse proxies in front (0: none, trust no "
+                "X-Forwarded-* header)",
+            )
     if isinstance(section, StoreConfig) and not section.url.startswith(
         ("sqlite://", "postgresql://", "postgres://")
     ):
@@ -421,6 +512,10 @@ def _check_section(name: str, section: Any) -> None:
         )
     if isinstance(section, StoreConfig) and section.timeout_s <= 0:
         raise ConfigError("store.timeout_s", section.timeout_s, "seconds, above 0")
+    if isinstance(section, ZonesConfig) and section.reload_s < 0:
+        raise ConfigError(
+            "zones.reload_s", section.reload_s, "seconds, 0 (only on SIGHUP) or more"
+        )
     if isinstance(section, SpoolConfig) and section.max_mb <= 0:
         raise ConfigError(
             "spool.max_mb", section.max_mb, "a size in megabytes, above 0"

@@ -6,15 +6,21 @@ where they enter the code and keep their context as attributes::
 
     PantaulautError
     ├── ConfigError          a key of the configuration is wrong; names the fix
+    ├── AccessDenied         no valid desk session, or a role too low for the act
+    ├── AccountError         a desk account cannot be made or changed as asked
+    ├── DeskActionError      an operator's act on an alert cannot be carried out
+    ├── CatalogueError       a text of the desk is missing from a language catalogue
     ├── IngestError          a line, sentence or message could not be used
     │   ├── FramingError     NMEA 0183 / 4.10 sentence layer (checksum, fields)
     │   ├── AssemblyError    multi-sentence messages (fragments, sequence ids)
     │   └── DecodeError      the AIS payload (length, type, bit fields)
     ├── SourceError          a receiver, file or listener could not be used
-    ├── ZoneError            a zone file is invalid; names the feature
+    ├── ZoneError            a zone file is invalid; names the file and feature
+    │   └── RuleError        a zone rule file is invalid; names the rule
     ├── GeodataError         regional geodata cannot be built or read
     ├── StoreError           the store refused or lost a write or a query
     ├── DeliveryError        a destination (webhook, broker) did not take a message
+    ├── ExportError          an export was asked for in a way that cannot be written
     └── IncidentError        an incident from a caller cannot be placed (position)
 
 Ingest errors carry a stable ``reason`` (the key under which a rejected line
@@ -24,15 +30,21 @@ is counted) and the raw text that caused them.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
+    "AccountError",
     "AssemblyError",
+    "CatalogueError",
     "ConfigError",
     "DecodeError",
     "DeliveryError",
+    "DeskActionError",
+    "ExportError",
     "FramingError",
     "GeodataError",
     "IncidentError",
     "IngestError",
     "PantaulautError",
+    "RuleError",
     "SourceError",
     "StoreError",
     "ZoneError",
@@ -59,6 +71,62 @@ class ConfigError(PantaulautError):
         super().__init__(
             f"configuration key {key!r} has value {value!r}: expected {expected}"
         )
+
+
+class AccessDenied(PantaulautError):  # noqa: N818 (the name the desk uses)
+    """The desk refuses a request: nobody is logged in, or the role is too low.
+
+    Attributes:
+        needed: The role the act needs (``viewer``, ``operator``, ``admin``).
+        user: The logged-in user's name, or None when nobody is.
+    """
+
+    def __init__(self, needed: str, user: str | None = None) -> None:
+        self.needed = needed
+        self.user = user
+        if user is None:
+            super().__init__(f"log-in needed (role {needed} or above)")
+        else:
+            super().__init__(f"user {user!r} lacks the role {needed}")
+
+
+class DeskActionError(PantaulautError):
+    """An operator's act on an alert (acknowledge, assign, ...) was not done.
+
+    Attributes:
+        alert_id: The alert acted on.
+        reason: ``unknown_alert`` (not open, or never existed),
+            ``not_allowed`` (such as acknowledging twice), ``invalid`` (an
+            empty name or text), ``unavailable`` (no pipeline runs in this
+            process) or ``timeout`` (the pipeline did not answer in time).
+    """
+
+    def __init__(self, alert_id: str, reason: str, message: str) -> None:
+        self.alert_id = alert_id
+        self.reason = reason
+        super().__init__(message)
+
+
+class AccountError(PantaulautError):
+    """A desk account cannot be made or changed as asked.
+
+    The message names the problem (a user name with odd characters, a short
+    password, an unknown role or user) and what would be accepted.
+    """
+
+
+class CatalogueError(PantaulautError):
+    """A desk text key is missing from a language catalogue, or a catalogue is bad.
+
+    Attributes:
+        key: The missing key, or the catalogue file.
+        language: The language code, such as ``id``.
+    """
+
+    def __init__(self, key: str, language: str, problem: str) -> None:
+        self.key = key
+        self.language = language
+        super().__init__(f"catalogue {language!r}: {key!r} {problem}")
 
 
 class IngestError(PantaulautError):
@@ -98,13 +166,23 @@ class ZoneError(PantaulautError):
     """A zone file is invalid.
 
     Attributes:
-        feature: Name or index of the offending feature, if known.
+        feature: Which feature: its index, id and name as far as known.
+        path: The file, if known.
+        problem: The fault alone, without file and feature.
     """
 
-    def __init__(self, message: str, feature: str | None = None) -> None:
+    def __init__(
+        self, message: str, feature: str | None = None, path: str | None = None
+    ) -> None:
         self.feature = feature
-        prefix = f"zone {feature!r}: " if feature is not None else ""
-        super().__init__(prefix + message)
+        self.path = path
+        self.problem = message
+        where = [part for part in (path, feature) if part]
+        super().__init__(": ".join([*where, message]))
+
+
+class RuleError(ZoneError):
+    """A zone rule file is invalid; ``feature`` names the rule."""
 
 
 class GeodataError(PantaulautError):
@@ -134,6 +212,15 @@ class DeliveryError(PantaulautError):
         self.destination = destination
         self.retry_after_s = retry_after_s
         super().__init__(f"{destination}: {message}")
+
+
+class ExportError(PantaulautError):
+    """An export cannot be written as asked.
+
+    The message names what was wrong (an unknown export or format, a period
+    that ends before it starts, a file that cannot be written) and what
+    would be accepted.
+    """
 
 
 class IncidentError(PantaulautError):

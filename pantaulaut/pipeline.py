@@ -6,7 +6,8 @@ at full speed; the live service feeds it from asyncio sources through a
 queue (see :mod:`pantaulaut.service`). Its clock is the data's own time, so a
 replay behaves as the live feed did.
 
-Alerts come from the beacon rule, zone crossings and the detectors of
+Alerts come from the beacon rule, zone crossings, the zone rules of
+:mod:`pantaulaut.geofence.rules` and the detectors of
 :mod:`pantaulaut.alerts.detect`; time-based detectors run on ticks of the
 data clock (every ``tick_s`` of data time, from :meth:`Pipeline.process`,
 and once more at :meth:`Pipeline.finish`). A live service whose only station
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,12 +31,20 @@ from pantaulaut.alerts.detect import BERTH, Detectors
 from pantaulaut.alerts.findings import Finding
 from pantaulaut.alerts.lifecycle import LifecycleRules
 from pantaulaut.alerts.settings import DetectorSettings
+from pantaulaut.geofence.portcalls import PortCallSettings, PortCallTracker
+from pantaulaut.geofence.rules import (
+    RuleEngine,
+    RuleEvent,
+    RuleSet,
+    load_rules,
+    with_rule_kinds,
+)
 from pantaulaut.geofence.zones import Zone, ZoneSet, ZoneTracker
 from pantaulaut.ingest.assembly import Assembler
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
 from pantaulaut.model import AlertKind, Severity, StoredMessage, Vessel
 from pantaulaut.store.base import Batch, Store
-from pantaulaut.vessels import VesselRegistry
+from pantaulaut.vessels import VesselRegistry, VesselUpdate
 
 __all__ = ["Pipeline", "PipelineSettings"]
 
@@ -57,6 +66,11 @@ class PipelineSettings:
         keep_messages: Store every decoded message with its raw sentences.
         detectors: Thresholds of the detectors.
         lifecycle: Hysteresis, cooldown and suppression of alerts.
+        port_calls: Hysteresis of arrivals and departures at harbours.
+        duty: ``all`` (one process does everything), ``partition`` (a
+            scale-out worker: everything but the pair detectors, whose
+            vessels may be on other workers) or ``pairs`` (only the pair
+            detectors, over every partition; only their alerts are stored).
     """
 
     fragment_timeout_s: float = 30.0
@@ -66,8 +80,14 @@ class PipelineSettings:
     keep_messages: bool = True
     detectors: DetectorSettings = field(default_factory=DetectorSettings)
     lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
+    port_calls: PortCallSettings = field(default_factory=PortCallSettings)
+    duty: str = "all"
 
 
+DUTIES = ("all", "partition", "pairs")
+_PAIR_KINDS = frozenset({AlertKind.COLLISION_RISK, AlertKind.ENCOUNTER})
+# A partition this far behind the others is not waited for (pairs duty).
+_SILENT = timedelta(minutes=5)
 _NOWHERE: tuple[str | None, frozenset[str]] = (None, frozenset())
 
 
@@ -79,6 +99,8 @@ class Pipeline:
         zones: The zones to check positions against.
         settings: Tuning.
         on_reject: Called for every rejected line or sentence.
+        rules: Zone rules checked against ``zones``; None for the default
+            rules (``data/rules.toml``).
     """
 
     def __init__(
@@ -87,6 +109,7 @@ class Pipeline:
         zones: ZoneSet,
         settings: PipelineSettings | None = None,
         on_reject: Callable[[Rejection], None] | None = None,
+        rules: RuleSet | None = None,
     ) -> None:
         self.settings = settings or PipelineSettings()
         self.store = store
@@ -100,8 +123,26 @@ class Pipeline:
         )
         self.vessels = VesselRegistry()
         self.zones = ZoneTracker(zones)
-        self.alerts = AlertBook(self.settings.lifecycle)
-        self.detectors = Detectors(zones, self.settings.detectors)
+        self.port_calls = PortCallTracker(zones, self.settings.port_calls)
+        if store is not None and self.settings.duty != "pairs":
+            self.port_calls.resume_from(store)
+        self.alerts = AlertBook(with_rule_kinds(self.settings.lifecycle))
+        self.rules = RuleEngine(rules if rules is not None else load_rules(None, zones))
+        duty = self.settings.duty
+        if duty not in DUTIES:
+            msg = f"pipeline duty {duty!r}: one of {list(DUTIES)}"
+            raise ValueError(msg)
+        # A pairs process keeps every vessel's state for the pair detectors
+        # but stores only their alerts: the workers own tracks and the rest.
+        self._pairs_only = duty == "pairs"
+        self._partition_clock: dict[str, datetime | None] = {}
+        self._first_heard: datetime | None = None
+        self.detectors = Detectors(
+            zones,
+            self.settings.detectors,
+            pairs=duty != "partition",
+            only_pairs=self._pairs_only,
+        )
         self._tick_every = timedelta(seconds=self.settings.detectors.tick_s)
         self._next_tick: datetime | None = None
         # Per vessel: name of the first zone it is in, and the kinds of all.
@@ -161,35 +202,23 @@ class Pipeline:
             self.clock = message.time
         update = self.vessels.update(payload, message.time, station, message.own_ship)
         vessel = update.vessel
-        self._batch.vessels[vessel.mmsi] = vessel
-        if self.settings.keep_messages:
-            self._batch.messages.append(
-                StoredMessage(
-                    message.time,
-                    payload.mmsi,
-                    payload.msg_type,
-                    station,
-                    message.raw,
-                    {},
-                )
+        if not self._pairs_only:
+            self._record(message, update)
+        if (
+            update.position is not None
+            and not message.own_ship
+            and vessel.vessel_class not in ("AtoN", "base station")
+        ):
+            fix = update.position
+            here = self._zones(message, fix.lon_deg, fix.lat_deg)
+            self._where[vessel.mmsi] = (
+                (here[0].name, frozenset(z.kind for z in here)) if here else _NOWHERE
             )
-
-        if update.position is not None:
-            self._batch.positions.append(update.position)
-            for vessel_sink in self.vessel_sinks:
-                vessel_sink(vessel)
-            if not message.own_ship and vessel.vessel_class not in (
-                "AtoN",
-                "base station",
-            ):
-                here = self._zones(
-                    message, update.position.lon_deg, update.position.lat_deg
-                )
-                self._where[vessel.mmsi] = (
-                    (here[0].name, frozenset(z.kind for z in here))
-                    if here
-                    else _NOWHERE
-                )
+            for event in self.rules.on_fix(vessel, fix, here):
+                self._rule_event(event, message)
+            if not self._pairs_only:
+                for call in self.port_calls.update(fix, vessel):
+                    self._batch.add_port_call(call)
 
         kind = beacon_alert_kind(payload)
         if kind is not None:
@@ -201,8 +230,69 @@ class Pipeline:
             )
         for finding in self.detectors.on_message(message, update, self.clock):
             self._apply(finding)
-        if self._next_tick is None or self.clock >= self._next_tick:
+        if self._pairs_only:
+            self._catch_up(self._watermark(message))
+        elif self._next_tick is None or self.clock >= self._next_tick:
             self._tick(self.clock)
+
+    def _catch_up(self, now: datetime) -> None:
+        """Tick at every step the watermark passed (pairs duty).
+
+        The watermark moves in jumps when a partition's batch arrives; one
+        tick per jump would confirm a collision risk later, in data time,
+        than one process ticking message by message.
+        """
+        limit = timedelta(seconds=self.settings.detectors.max_clock_jump_s)
+        if self._next_tick is None or now - self._next_tick > limit:
+            self._tick(now)
+            return
+        while now >= self._next_tick:
+            self._tick(self._next_tick)
+
+    def _watermark(self, message: AisMessage) -> datetime:
+        """The time up to which every partition has been heard (pairs duty).
+
+        The partitions reach the pairs process in batches, each in its own
+        order, so one may be minutes of data ahead of another after a
+        backlog. Pairs are judged at the time all partitions have reached;
+        a partition silent for long is not waited for.
+        """
+        heard = self._partition_clock
+        if self._first_heard is None:
+            self._first_heard = message.time
+        last = heard.get(message.source)
+        if last is None or message.time > last:
+            heard[message.source] = message.time
+        # A partition not heard yet stands where the data began.
+        times = [self._first_heard if t is None else t for t in heard.values()]
+        latest = max(times)
+        return min(t for t in times if t >= latest - _SILENT)
+
+    def expect_sources(self, names: Iterable[str]) -> None:
+        """Name the partitions the pairs watermark waits for (pairs duty)."""
+        for name in names:
+            self._partition_clock.setdefault(name, None)
+
+    def _record(self, message: AisMessage, update: VesselUpdate) -> None:
+        """Put the vessel, the message and the position in the batch."""
+        payload = message.payload
+        vessel = update.vessel
+        self._batch.vessels[vessel.mmsi] = vessel
+        if self.settings.keep_messages:
+            self._batch.messages.append(
+                StoredMessage(
+                    message.time,
+                    payload.mmsi,
+                    payload.msg_type,
+                    message.station,
+                    message.raw,
+                    {},
+                )
+            )
+        if update.position is not None:
+            self._batch.positions.append(update.position)
+            for vessel_sink in self.vessel_sinks:
+                vessel_sink(vessel)
 
     def acknowledge(
         self, alert_id: str, actor: str, note: str = "", time: datetime | None = None
@@ -223,6 +313,32 @@ class Pipeline:
         self._emit(change)
         return change
 
+    def assign(
+        self, alert_id: str, actor: str, assignee: str, time: datetime | None = None
+    ) -> AlertChange:
+        """An operator hands an alert to a desk user; stored and sent like any change.
+
+        Raises:
+            KeyError: No open or acknowledged alert has this id.
+            ValueError: The assignee's name is empty.
+        """
+        change = self.alerts.assign(alert_id, self._now(time), actor, assignee)
+        self._emit(change)
+        return change
+
+    def comment(
+        self, alert_id: str, actor: str, text: str, time: datetime | None = None
+    ) -> AlertChange:
+        """An operator remarks on an alert; stored and sent like any change.
+
+        Raises:
+            KeyError: No open or acknowledged alert has this id.
+            ValueError: The text is empty.
+        """
+        change = self.alerts.comment(alert_id, self._now(time), actor, text)
+        self._emit(change)
+        return change
+
     def resolve(
         self, alert_id: str, actor: str, note: str = "", time: datetime | None = None
     ) -> AlertChange:
@@ -240,13 +356,66 @@ class Pipeline:
 
     def _tick(self, now: datetime) -> None:
         self._next_tick = now + self._tick_every
+        for call in self.port_calls.tick(now):
+            self._batch.add_port_call(call)
         for finding in self.detectors.on_tick(now):
             self._apply(finding)
+        for event in self.rules.on_tick(now):
+            self._rule_event(event, None)
         for change in self.alerts.tick(now):
+            self._emit(change)
+
+    def use_zones(self, zones: ZoneSet, rules: RuleSet) -> None:
+        """Check against reloaded zones and rules from now on.
+
+        Vessels are placed afresh in the new zones without crossings, and
+        conditions already open carry on under the new rules.
+        """
+        placed = {
+            v.mmsi: (v.lon_deg, v.lat_deg)
+            for v in self.vessels.all()
+            if v.lon_deg is not None and v.lat_deg is not None
+        }
+        self.rules.use(rules, self.zones.use(zones, placed))
+
+    def _rule_event(self, event: RuleEvent, message: AisMessage | None) -> None:
+        """Raise or clear the alert of a zone rule."""
+        if self._pairs_only:
+            return
+        mmsi = event.mmsi
+        if not event.active:
+            change = self.alerts.clear(
+                event.kind, event.time, mmsi=mmsi, zone=event.zone, note=event.summary
+            )
+        else:
+            if event.repeat:
+                # A crossing is an event, not a condition: each one is its own.
+                self.alerts.close(mmsi, event.kind, event.zone)
+            vessel = self.vessels.get(mmsi)
+            change = self.alerts.raise_alert(
+                event.kind,
+                event.time,
+                mmsi=mmsi,
+                vessel_name=vessel.name if vessel else None,
+                lat_deg=event.lat_deg,
+                lon_deg=event.lon_deg,
+                zone=event.zone,
+                station=message.station
+                if message
+                else (vessel.station if vessel else None),
+                summary=self._named(event.summary, mmsi),
+                evidence=[s.raw for s in message.sentences] if message else [],
+                severity=event.severity,
+                detail=event.detail,
+                zone_kinds=self._where.get(mmsi, _NOWHERE)[1],
+            )
+        if change is not None:
             self._emit(change)
 
     def _apply(self, finding: Finding) -> None:
         """Turn one detector finding into an alert change, if any."""
+        if self._pairs_only and finding.kind not in _PAIR_KINDS:
+            return
         mmsi = finding.mmsi
         zone, zone_kinds = self._where.get(mmsi, _NOWHERE) if mmsi else _NOWHERE
         if not finding.active:
@@ -336,6 +505,9 @@ class Pipeline:
         severity: Severity | None = None,
         repeat: bool = False,
     ) -> None:
+        if self._pairs_only:
+            # Beacons and zone crossings are the workers' alerts.
+            return
         vessel = self.vessels.get(message.mmsi)
         if repeat:
             # A crossing is an event, not a condition: each one is its own.

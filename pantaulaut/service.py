@@ -13,7 +13,10 @@ or loses an alert.
 With ``[scaleout]`` the same service plays one role of several processes
 (see :mod:`pantaulaut.ingest.router`): a ``router`` reads the sources and
 publishes each message to the partition of its MMSI; a ``worker`` subscribes
-to its partition and runs the pipeline on it. The default role ``all`` is
+to its partition and runs the pipeline on it, but for the pair detectors;
+one ``pairs`` process subscribes to every partition and runs only those
+(collision risk and encounters need both vessels of a pair in one process).
+The default role ``all`` is
 the one process of the embedded default and needs no broker.
 """
 
@@ -29,13 +32,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pantaulaut.alerts.outbox import DeliveryService, attach_delivery
 from pantaulaut.config import Config, SourceConfig, StoreConfig
-from pantaulaut.errors import ConfigError, SourceError
+from pantaulaut.desk import DeskActions
+from pantaulaut.errors import ConfigError, PantaulautError, SourceError
+from pantaulaut.geofence.rules import RuleSet, ZoneFiles, load_rules
 from pantaulaut.geofence.zones import ZoneSet, load_zones
 from pantaulaut.ingest.assembly import Assembler
 from pantaulaut.ingest.mqtt import MqttSettings, run_mqtt_source
@@ -73,14 +78,21 @@ _YIELD_EVERY = 50
 # batch: at a station's one line per MQTT message, a publish (and its QoS 1
 # acknowledgement) per line would cost the router more than decoding does.
 _ROUTER_LINGER_S = 0.01
+# After this long without a line, the data clock follows the wall clock.
+_SILENT_TICK_S = 5.0
 
 
 def pipeline_for(
-    config: Config, store: Store | None, zones: ZoneSet | None = None
+    config: Config,
+    store: Store | None,
+    zones: ZoneSet | None = None,
+    rules: RuleSet | None = None,
 ) -> Pipeline:
-    """A pipeline set up from the configuration."""
+    """A pipeline set up from the configuration (zones and rules given or read)."""
     if zones is None:
         zones = load_zones(config.zones.paths())
+    if rules is None:
+        rules = load_rules(config.zones.rules_path(), zones)
     ingest = config.ingest
     settings = PipelineSettings(
         fragment_timeout_s=ingest.fragment_timeout_s,
@@ -88,8 +100,21 @@ def pipeline_for(
         max_line_chars=ingest.max_line_chars,
         batch_size=ingest.batch_size,
         keep_messages=ingest.keep_messages,
+        detectors=config.alerts.detectors,
+        lifecycle=config.alerts.lifecycle,
+        duty=_duty(config),
     )
-    return Pipeline(store, zones, settings)
+    return Pipeline(store, zones, settings, rules=rules)
+
+
+def _duty(config: Config) -> str:
+    """What the pipeline of this process does (see ``PipelineSettings.duty``)."""
+    scaleout = config.scaleout
+    if scaleout.role == "pairs":
+        return "pairs"
+    if scaleout.role == "worker" and scaleout.partitions > 1:
+        return "partition"
+    return "all"
 
 
 def replay_files(
@@ -103,14 +128,29 @@ def replay_files(
         speed: 0 for as fast as possible, else a multiple of real time
             measured on the data's own clock (tag block or trailer times).
         max_chars: Longest line accepted.
+
+    Raises:
+        SourceError: A file could not be read in full. The lines read
+            before the fault were fed, the fault is counted as an
+            ``unreadable_file`` rejection, the next files were replayed and
+            the pipeline finished before this is raised; it names every
+            such file.
     """
     pacer = _Pacer(speed)
+    failures: list[str] = []
     for path in paths:
         source = path.name
-        for line in read_file_lines(path, max_chars):
-            pipeline.feed(line, source, datetime.now(UTC))
-            pacer.wait(pipeline)
+        try:
+            for line in read_file_lines(path, max_chars):
+                pipeline.feed(line, source, datetime.now(UTC))
+                pacer.wait(pipeline)
+        except SourceError as exc:
+            pipeline.stream.rejected["unreadable_file"] += 1
+            log.warning("%s; the rest of this file is lost", exc)
+            failures.append(str(exc))
     pipeline.finish()
+    if failures:
+        raise SourceError("; ".join(failures))
 
 
 class _Pacer:
@@ -142,12 +182,19 @@ class _Pacer:
 class DashboardThread:
     """Serves the Dash app from a background thread until stopped."""
 
-    def __init__(self, store: Store, config: Config, zones: ZoneSet) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        zones: ZoneSet,
+        desk_actions: DeskActions | None = None,
+    ) -> None:
         from werkzeug.serving import make_server
 
         from pantaulaut.dashboard.app import create_app
 
-        app = create_app(store, config, zones)
+        app = create_app(store, config, zones, desk_actions=desk_actions)
+        _warn_without_accounts(store)
         self._server = make_server(
             config.dashboard.host, config.dashboard.port, app.server, threaded=True
         )
@@ -166,6 +213,22 @@ class DashboardThread:
         self._server.shutdown()
 
 
+def _warn_without_accounts(store: Store) -> None:
+    """Say so when nobody could log in to the dashboard."""
+    from pantaulaut.store.base import Accounts
+
+    try:
+        empty = isinstance(store, Accounts) and not store.list_users()
+    except PantaulautError as exc:
+        log.warning("cannot list the dashboard's accounts: %s", exc)
+        return
+    if empty:
+        log.warning(
+            "the dashboard has no accounts: add one with "
+            "`pantaulaut user add NAME --role admin`"
+        )
+
+
 class Service:
     """The live service of ``pantaulaut run`` and ``pantaulaut demo``.
 
@@ -182,8 +245,11 @@ class Service:
         self.role = config.scaleout.role
         self.spool_dir = spool_dir(config)
         self.store = open_service_store(config, store, self.spool_dir)
-        self.zones = load_zones(config.zones.paths())
-        self.pipeline = pipeline_for(config, self.store, self.zones)
+        # Zones and rules in force; edited files are swapped in while running.
+        self.zone_files = ZoneFiles(config.zones.paths(), config.zones.rules_path())
+        self.zones, rules = self.zone_files.load()
+        self._reload_now = asyncio.Event()
+        self.pipeline = pipeline_for(config, self.store, self.zones, rules)
         for source in config.sources:
             if source.station:
                 self.pipeline.stream.source_stations[source.name] = source.station
@@ -196,6 +262,12 @@ class Service:
         self.publisher: MqttPublisher | None = None
         self.router: Router | None = None
         self._linger: asyncio.TimerHandle | None = None
+        # Live feeds move the data clock while silent (_tick_while_silent).
+        self._live = self.role in ("worker", "pairs") or any(
+            s.kind != "file" for s in config.sources
+        )
+        self._fed_at_s = time.monotonic()
+        self._silent_from: tuple[float, datetime] | None = None
         # Alerts to 112 through the store's outbox ([delivery]).
         self.delivery: DeliveryService | None = None
         if self.role == "router":
@@ -208,7 +280,7 @@ class Service:
         if config.mqtt.enabled:
             self.publisher = _publisher(config, self.spool_dir)
             self.pipeline.sinks.append(self.publisher.alert)
-            if config.mqtt.publish_vessels:
+            if config.mqtt.publish_vessels and self.role != "pairs":
                 self.pipeline.vessel_sinks.append(self.publisher.vessel)
 
     @property
@@ -256,7 +328,16 @@ class Service:
         """Run until ``stop`` is set or the task is cancelled."""
         stop = stop or asyncio.Event()
         if self.config.dashboard.enabled:
-            self.dashboard = DashboardThread(self.store, self.config, self.zones)
+            # Operators act on the alerts of this process's pipeline, on
+            # this loop; a router has none to act on.
+            actions = (
+                None
+                if self.router is not None
+                else DeskActions(self.pipeline, asyncio.get_running_loop(), self.store)
+            )
+            self.dashboard = DashboardThread(
+                self.store, self.config, self.zones, actions
+            )
             self.dashboard.start()
         work = [
             asyncio.create_task(self._source(s), name=f"source-{s.name}")
@@ -267,9 +348,19 @@ class Service:
             # reported when it fails, not when the service stops.
             task.add_done_callback(_report_source_failure)
         if self.role == "worker":
-            work.append(asyncio.create_task(self._partition(), name="partition"))
+            k = self.config.scaleout.worker
+            work.append(asyncio.create_task(self._partition(k), name="partition"))
+        elif self.role == "pairs":
+            partitions = range(self.config.scaleout.partitions)
+            self.pipeline.expect_sources(f"partition-{k}" for k in partitions)
+            work.extend(
+                asyncio.create_task(self._partition(k), name=f"partition-{k}")
+                for k in range(self.config.scaleout.partitions)
+            )
         work.append(asyncio.create_task(self._consume(), name="pipeline"))
         work.append(asyncio.create_task(self._flush_timer(), name="flush"))
+        if self.router is None:
+            work.append(asyncio.create_task(self._watch_zones(), name="zones"))
         outputs = [
             (queue, asyncio.create_task(queue.run(), name=name))
             for name, queue in self._queues()
@@ -291,6 +382,41 @@ class Service:
             await _cancel(others)
             if self.dashboard is not None:
                 self.dashboard.stop()
+
+    def request_reload(self) -> None:
+        """Read the zone and rule files again now (SIGHUP)."""
+        self._reload_now.set()
+
+    async def reload_zones(self, force: bool = False) -> bool:
+        """Swap in edited zone and rule files; True when new ones are in force.
+
+        A refused file is logged (ERROR, naming file, feature and fault) and
+        the zones and rules in force stay.
+        """
+        loaded = await asyncio.to_thread(self.zone_files.reload, force)
+        if loaded is None:
+            return False
+        zones, rules = loaded
+        self.pipeline.use_zones(zones, rules)
+        self.zones = zones
+        return True
+
+    async def _watch_zones(self) -> None:
+        every_s = self.config.zones.reload_s
+        log.info(
+            "watching the zone files for changes (%s, and on SIGHUP): %s",
+            f"every {every_s:g} s" if every_s else "not polled",
+            ", ".join(str(p) for p in self.zone_files.files()),
+        )
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reload_now.wait(), every_s or None)
+            force = self._reload_now.is_set()
+            self._reload_now.clear()
+            try:
+                await self.reload_zones(force)
+            except Exception:
+                log.exception("reloading zones failed; the zones in force stay")
 
     def _queues(self) -> list[tuple[str, MqttQueue]]:
         queues = []
@@ -325,6 +451,7 @@ class Service:
                 self.router.feed(text, source, arrival)
             else:
                 self.pipeline.feed(text, source, arrival)
+                self._fed_at_s = time.monotonic()
         except Exception:
             # One line that trips a bug must not stop the desk's whole feed.
             self.failed_lines += 1
@@ -390,19 +517,47 @@ class Service:
         while True:
             await asyncio.sleep(self.config.ingest.flush_interval_s)
             self._drain()
+            self._tick_while_silent()
             try:
                 self._flush()
             except Exception:
                 log.exception("writing to the store failed; will retry")
 
-    async def _partition(self) -> None:
-        """A worker's one source: its partition on the broker."""
-        k = self.config.scaleout.worker
+    def _tick_while_silent(self) -> None:
+        """Move the data clock on with the wall clock while no line arrives.
+
+        The detectors run on the data clock, which only messages move: with
+        every station silent, no ``station_down`` or ``ais_gap`` would ever
+        be judged. A live feed's clock is the wall clock, so silence counts
+        from the last line at the wall clock's pace. Recorded files are not
+        live: their clock stops where the recording ends.
+        """
+        if not self._live or self.router is not None:
+            return
+        clock = self.pipeline.clock
+        silent_s = time.monotonic() - self._fed_at_s
+        if clock is None or silent_s < _SILENT_TICK_S:
+            return
+        if self._silent_from is None or self._silent_from[0] != self._fed_at_s:
+            self._silent_from = (self._fed_at_s, clock)
+        try:
+            self.pipeline.tick(self._silent_from[1] + timedelta(seconds=silent_s))
+        except Exception:
+            log.exception("judging silence on the wall clock failed")
+
+    async def _partition(self, k: int) -> None:
+        """Partition ``k`` on the broker: a worker's one source.
+
+        The pairs process reads each partition as a source of its own, so
+        that its pipeline knows how far each one has got.
+        """
         prefix = self.config.mqtt.topic_prefix.rstrip("/")
+        if self.role == "pairs":
+            client_id = pairs_client_id(prefix, k)
+        else:
+            client_id = worker_client_id(prefix, k)
         settings = replace(
-            _mqtt_settings(self.config),
-            client_id=worker_client_id(prefix, k),
-            persistent=True,
+            _mqtt_settings(self.config), client_id=client_id, persistent=True
         )
         await run_mqtt_source(
             f"partition-{k}",
@@ -557,6 +712,12 @@ def worker_client_id(prefix: str, partition: int) -> str:
     return f"pantaulaut-{safe}-worker-{partition}"
 
 
+def pairs_client_id(prefix: str, partition: int) -> str:
+    """The pairs process's MQTT client id for a partition: fixed, like a worker's."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in prefix)
+    return f"pantaulaut-{safe}-pairs-{partition}"
+
+
 def spool_dir(config: Config) -> Path:
     """Where the spool files go: ``[spool] dir``, beside a SQLite file, or here.
 
@@ -634,7 +795,7 @@ def open_service_store(
     spool = _spool(config, directory or spool_dir(config), "store", "store spool")
     # A worker's station counts are a share of the station's; the router
     # writes the whole.
-    write_stations = config.scaleout.role != "worker"
+    write_stations = config.scaleout.role not in ("worker", "pairs")
     # Written from a thread of its own: the event loop, and the alerts of
     # the lines it reads, never wait for the database.
     if store is not None:
@@ -670,6 +831,10 @@ def run_forever(service: Service) -> dict[str, Any]:
         stop = asyncio.Event()
         with contextlib.suppress(NotImplementedError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            # SIGHUP: read the zone and rule files again (as daemons do).
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, service.request_reload
+            )
         await service.run(stop)
 
     try:

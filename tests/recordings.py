@@ -4,9 +4,10 @@
 are split among workers: vessels leave and reach the regency's harbours
 (zone exits and entries, one vessel per harbour), ships pass in the Java Sea
 at least 6 nm apart, and three beacons (an AIS-SART test, a SART and a MOB
-activation) transmit far from everyone. Pair alerts (collision risk,
-encounters) need both vessels on one worker and are left out on purpose:
-see README, "Scaling out".
+activation) transmit far from everyone. Two ships on crossing courses, whose
+MMSIs fall in different partitions, meet ten minutes in: the collision risk
+they raise needs the one process that sees every partition (README,
+"Scaling out").
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ HARBOURS = {
     "giligenting": (-7.21579, 113.90041),
     "masalembu": (-5.57497, 114.4133),
 }
+
+
+# Far from the other traffic of the scene, in the open Java Sea.
+CROSSING = (-5.2, 113.0)
+# MMSI mod 3 differ: with three workers, the two are on different ones.
+CROSSERS = (525_300_001, 525_300_002)
 
 
 def tagged(sentence: str, station: str, time: datetime) -> str:
@@ -129,6 +136,24 @@ def separated_traffic(path: Path, minutes: float = 20.0, passers: int = 30) -> i
                 route=(Waypoint(lat, lon), Waypoint(lat, lon + 1.0)),
                 speed_kn=12.0,
                 start_s=-600.0,
+                station="SMP-MASALEMBU",
+            )
+        )
+    # Crossing at CROSSING ten minutes in: one eastbound, one northbound.
+    meet_lat, meet_lon = CROSSING
+    for mmsi, bearing_deg in ((CROSSERS[0], 90.0), (CROSSERS[1], 0.0)):
+        start = _offset(meet_lat, meet_lon, 20.0, bearing_deg + 180.0)
+        end = _offset(meet_lat, meet_lon, 20.0, bearing_deg)
+        plans.append(
+            VesselPlan(
+                mmsi=mmsi,
+                name=f"CROSSER {mmsi % 10}",
+                callsign="",
+                ship_type=70,
+                vessel_class="A",
+                route=(Waypoint(*start), Waypoint(*end)),
+                speed_kn=12.0,
+                start_s=600.0 - 20.0 / 12.0 * 3600.0,
                 station="SMP-MASALEMBU",
             )
         )

@@ -9,6 +9,7 @@ import pytest
 from pantaulaut.cli import main
 from pantaulaut.config import load_config
 from pantaulaut.errors import ConfigError
+from pantaulaut.model import AlertKind
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -125,3 +126,41 @@ def test_bad_configuration_stops_start_up_with_a_message(
     err = capsys.readouterr().err
     assert "dashboard.port" in err
     assert "-1" in err
+
+
+def test_detector_thresholds_and_lifecycle_are_read_from_alerts(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "[alerts.detectors]\ncpa_nm = 0.3\nstation_min_messages = 50\n"
+        "[alerts.lifecycle.cooldown_s]\nsudden_stop = 120\n",
+    )
+    config = load_config(path, environ={"PANTAULAUT_ALERTS__DETECTORS__TCPA_S": "600"})
+    assert config.alerts.detectors.cpa_nm == 0.3
+    assert config.alerts.detectors.station_min_messages == 50
+    assert config.alerts.detectors.tcpa_s == 600.0
+    assert config.alerts.lifecycle.cooldown_s[AlertKind.SUDDEN_STOP] == 120.0
+    assert load_config(None, environ={}).alerts.detectors.cpa_nm == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[alerts.detectors]\ncpa_mn = 0.3\n", "alerts.detectors.cpa_mn"),
+        ("[alerts.detectors]\ncpa_nm = -1\n", "alerts.detectors.cpa_nm"),
+        ("[alerts.thresholds]\ncpa_nm = 1\n", "alerts.thresholds"),
+        ("[alerts.lifecycle.cooldown_s]\nsart_actve = 1\n", "sart_actve"),
+    ],
+)
+def test_a_wrong_alerts_key_is_named(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_config(write(tmp_path, text), environ={})
+
+
+def test_the_pairs_process_takes_no_sources(tmp_path: Path) -> None:
+    pairs = '[scaleout]\nrole = "pairs"\npartitions = 3\n'
+    assert load_config(write(tmp_path, pairs), environ={}).scaleout.role == "pairs"
+    with_source = pairs + '[[sources]]\nname = "k"\nkind = "file"\npath = "x"\n'
+    with pytest.raises(ConfigError, match="no \\[\\[sources\\]\\] on a pairs"):
+        load_config(write(tmp_path, with_source), environ={})

@@ -75,7 +75,7 @@ def stop_then(after_s: float) -> list[list[str]]:
     groups = [report(FERRY, 0, 12.0), report(FERRY, 10, 0.2)]
     t = 20.0
     while t <= after_s:
-        groups.append(report(BOAT, t, 3.0, lon=114.3))
+        groups.append(report(BOAT, t, 3.0, lon=114.45))
         t += 10.0
     return groups
 

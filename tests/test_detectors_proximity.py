@@ -1,7 +1,9 @@
 """Collision risk and encounters at their thresholds.
 
 Collision: CPA within 0.5 nm, or 3 lengths of the longer vessel, never less
-than 0.1 nm; TCPA within 15 min; one vessel at 5 kn or more; three checks.
+than 0.1 nm; for courses within 20 degrees of reciprocal or the same, within
+the wider ship's safety zone abeam (1.5 beams, plus half the other's), never
+less than 50 m; TCPA within 15 min; one vessel at 5 kn or more; three checks.
 Encounter: within 500 m, both under 2 kn, 2 h, 10 km from harbours (GFW).
 """
 
@@ -38,6 +40,7 @@ def vessel(
     *,
     when: datetime = T0,
     length_m: float | None = None,
+    beam_m: float | None = None,
     status: int | None = 0,
 ) -> Vessel:
     lat, lon = place(east_nm, north_nm)
@@ -51,6 +54,7 @@ def vessel(
         nav_status=status,
         position_time=when,
         length_m=length_m,
+        beam_m=beam_m,
         station="SMP-T",
     )
 
@@ -100,6 +104,63 @@ def test_cpa_limit_is_three_lengths_of_the_longer_vessel(
 def test_cpa_limit_is_at_most_half_a_mile(cpa_nm: float, alerts: bool) -> None:
     vessels = crossing(cpa_nm, length_m=400.0)  # 3 x 400 m > 0.5 nm
     assert bool(risks(checks(CollisionWatch(S), vessels, 3))) is alerts
+
+
+def passing(course_b_deg: float, cpa_nm: float, **kwargs: float | None) -> list[Vessel]:
+    """A eastbound at 10 kn; B at 10 kn on ``course_b_deg``, ``cpa_nm`` apart
+    at their closest, six minutes from now."""
+    b_east = 10.0 * math.sin(math.radians(course_b_deg))
+    b_north = 10.0 * math.cos(math.radians(course_b_deg))
+    rel_east, rel_north = b_east - 10.0, b_north
+    speed = math.hypot(rel_east, rel_north)
+    # Where B is, seen from A, at the closest point: across the relative track.
+    at_east, at_north = -rel_north / speed * cpa_nm, rel_east / speed * cpa_nm
+    hours = 0.1
+    return [
+        vessel(A, 0.0, 0.0, 10.0, 90.0, **kwargs),  # type: ignore[arg-type]
+        vessel(
+            B,
+            at_east - rel_east * hours,
+            at_north - rel_north * hours,
+            10.0,
+            course_b_deg % 360.0,
+            **kwargs,  # type: ignore[arg-type]
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("cpa_nm", "alerts"), [(0.025, True), (0.029, False)])
+def test_a_head_on_pass_is_judged_abeam_with_a_50_m_floor(
+    cpa_nm: float, alerts: bool
+) -> None:
+    # Reciprocal courses: two ships passing port to port, as in a canal.
+    vessels = passing(270.0, cpa_nm)
+    assert bool(risks(checks(CollisionWatch(S), vessels, 3))) is alerts
+
+
+@pytest.mark.parametrize(("cpa_nm", "alerts"), [(0.041, True), (0.045, False)])
+def test_abeam_limit_is_the_wider_ships_safety_zone(
+    cpa_nm: float, alerts: bool
+) -> None:
+    # 1.5 x 40 m + 0.5 x 40 m = 80 m = 0.043 nm (DMA safety zone breadth).
+    vessels = passing(270.0, cpa_nm, beam_m=40.0, length_m=200.0)
+    assert bool(risks(checks(CollisionWatch(S), vessels, 3))) is alerts
+
+
+@pytest.mark.parametrize(("course_b_deg", "alerts"), [(289.0, False), (291.0, True)])
+def test_courses_more_than_20_degrees_off_reciprocal_are_a_crossing(
+    course_b_deg: float, alerts: bool
+) -> None:
+    # 0.06 nm: inside the crossing floor of 0.1 nm, outside the abeam one.
+    vessels = passing(course_b_deg, 0.06)
+    assert bool(risks(checks(CollisionWatch(S), vessels, 3))) is alerts
+
+
+def test_overtaking_is_a_parallel_pass_too() -> None:
+    fast = [vessel(A, 0, 0, 14.0, 90.0), vessel(B, 0.5, 0.06, 6.0, 95.0)]
+    assert not risks(checks(CollisionWatch(S), fast, 3))
+    close = [vessel(A, 0, 0, 14.0, 90.0), vessel(B, 0.5, 0.01, 6.0, 90.0)]
+    assert risks(checks(CollisionWatch(S), close, 3))
 
 
 def test_three_consecutive_checks_must_agree() -> None:

@@ -167,6 +167,20 @@ def test_a_rule_that_would_suppress_a_beacon_is_refused() -> None:
         rules_from_mapping({"suppress_in": {"sart_active": ["harbour"]}})
 
 
+@pytest.mark.parametrize("section", ["cooldown_s", "clear_hold_s"])
+def test_a_rule_that_would_hold_back_a_beacon_is_refused(section: str) -> None:
+    with pytest.raises(ConfigError, match="never held back"):
+        rules_from_mapping({section: {"sart_active": 60}})
+
+
+def test_a_misspelt_zone_kind_in_suppress_in_is_refused() -> None:
+    # "harbor" matches no zone: accepted, it would lift harbour suppression.
+    with pytest.raises(ConfigError, match="harbor is not one"):
+        rules_from_mapping({"suppress_in": {"collision_risk": ["harbor"]}})
+    rules = rules_from_mapping({"suppress_in": {"collision_risk": ["berth"]}})
+    assert rules.suppressed(AlertKind.COLLISION_RISK, ["berth"])
+
+
 def test_rules_from_toml_table() -> None:
     rules = rules_from_mapping(
         {

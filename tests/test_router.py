@@ -23,7 +23,7 @@ from pantaulaut.ingest.router import (
 )
 from pantaulaut.ingest.sources import read_file_lines
 from pantaulaut.ingest.stream import AisMessage, AisStream
-from pantaulaut.pipeline import Pipeline
+from pantaulaut.pipeline import Pipeline, PipelineSettings
 
 ARRIVAL = datetime(2026, 6, 17, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -159,12 +159,17 @@ def test_partitions_together_give_what_one_pipeline_gives(tmp_path: Path) -> Non
         router.feed(line, path.name, datetime.now(UTC))
         router.flush()
     router.finish()
-    workers = [Pipeline(None, zones) for _ in range(3)]
+    partition = PipelineSettings(duty="partition")
+    workers = [Pipeline(None, zones, partition) for _ in range(3)]
+    # The pairs process reads every partition, in the order they arrive.
+    pairs = Pipeline(None, zones, PipelineSettings(duty="pairs"))
+    pairs.expect_sources(f"partition-{k}" for k in range(3))
     for item in queue.published:
         k = int(item["topic"].rsplit("/", 1)[1])
         for line in item["payload"].decode().split("\n"):
             workers[k].feed(line, item["topic"], datetime.now(UTC))
-    for worker in workers:
+            pairs.feed(line, f"partition-{k}", datetime.now(UTC))
+    for worker in [*workers, pairs]:
         worker.finish()
 
     def alerts(*pipelines: Pipeline) -> list[tuple[str, int, str]]:
@@ -172,10 +177,12 @@ def test_partitions_together_give_what_one_pipeline_gives(tmp_path: Path) -> Non
             (a["kind"], a["mmsi"], a["time"]) for p in pipelines for a in p.alert_log
         )
 
-    assert alerts(*workers) == alerts(one)
+    assert alerts(*workers, pairs) == alerts(one)
     assert {"sart_active", "mob_active", "beacon_test", "zone_exit"} <= {
         kind for kind, _, _ in alerts(one)
     }
+    assert {kind for kind, _, _ in alerts(pairs)} == {"collision_risk"}
+    assert not any(kind == "collision_risk" for kind, _, _ in alerts(*workers))
     assert sum(w.stream.messages for w in workers) == one.stream.messages
 
 

@@ -3,9 +3,9 @@
 Real services: the Mosquitto and TimescaleDB of ``scripts/services``. The
 reference replays the recording through one pipeline into a TimescaleDB
 database of its own; the scaled-out run starts three ``pantaulaut run``
-workers and a router on the same recording into another database. Stored
-positions are compared by (mmsi, time, lat, lon), alerts by (kind, mmsi,
-time), station statistics by their counters.
+workers, the pairs process and a router on the same recording into another
+database. Stored positions are compared by (mmsi, time, lat, lon), alerts by
+(kind, mmsi, time), station statistics by their counters.
 """
 
 from __future__ import annotations
@@ -29,7 +29,12 @@ from conftest import service_missing, with_database
 from psycopg import sql
 
 from pantaulaut.config import load_config
-from pantaulaut.service import pipeline_for, replay_files, worker_client_id
+from pantaulaut.service import (
+    pairs_client_id,
+    pipeline_for,
+    replay_files,
+    worker_client_id,
+)
 from pantaulaut.store.postgres import PostgresStore
 
 pytestmark = [pytest.mark.services, pytest.mark.network, pytest.mark.slow]
@@ -161,10 +166,12 @@ def stations(url: str) -> list[tuple[Any, ...]]:
 
 def forget_sessions(prefix: str) -> None:
     """Drop the workers' persistent sessions from the broker."""
-    for k in range(WORKERS):
+    ids = [worker_client_id(prefix, k) for k in range(WORKERS)]
+    ids += [pairs_client_id(prefix, k) for k in range(WORKERS)]
+    for client_id in ids:
         client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
-            client_id=worker_client_id(prefix, k),
+            client_id=client_id,
             clean_session=True,
         )
         try:
@@ -200,7 +207,12 @@ def test_three_workers_give_the_positions_and_alerts_of_one_process(
         "beacon_test",
         "zone_entry",
         "zone_exit",
+        "collision_risk",
     }
+    # The pair is split between workers: only the pairs process sees both.
+    pair = {mmsi for kind, mmsi, _ in expected_alerts if kind == "collision_risk"}
+    assert pair <= set(recordings.CROSSERS)
+    assert len({mmsi % WORKERS for mmsi in recordings.CROSSERS}) == 2
 
     # Scaled out: three workers and a router, through the broker.
     scaled = databases()
@@ -218,6 +230,18 @@ def test_three_workers_give_the_positions_and_alerts_of_one_process(
             processes.append(Process(f"worker-{k}", path, tmp_path))
         for k, worker in enumerate(processes):
             worker.wait_for(f"source partition-{k}: subscribed to {prefix}/raw/{k}")
+        pairs = Process(
+            "pairs",
+            toml_config(
+                tmp_path / "pairs.toml",
+                common(scaled, prefix, spool)
+                + f'[scaleout]\nrole = "pairs"\npartitions = {WORKERS}\n',
+            ),
+            tmp_path,
+        )
+        processes.append(pairs)
+        for k in range(WORKERS):
+            pairs.wait_for(f"source partition-{k}: subscribed to {prefix}/raw/{k}")
         router_config = toml_config(
             tmp_path / "router.toml",
             common(scaled, prefix, spool)
@@ -230,7 +254,9 @@ def test_three_workers_give_the_positions_and_alerts_of_one_process(
         deadline = time.monotonic() + 60.0
         while time.monotonic() < deadline:
             count = rows(scaled, "SELECT count(*) FROM positions")[0][0]
-            if count >= len(expected_positions):
+            # The pairs process reads every partition: it may finish last.
+            raised = rows(scaled, "SELECT count(*) FROM alerts")[0][0]
+            if count >= len(expected_positions) and raised >= len(expected_alerts):
                 break
             time.sleep(0.2)
         codes = [process.stop() for process in processes]
@@ -240,7 +266,7 @@ def test_three_workers_give_the_positions_and_alerts_of_one_process(
                 process.popen.kill()
                 process.popen.wait()
         forget_sessions(prefix)
-    assert codes == [0] * (WORKERS + 1), [p.text()[-2000:] for p in processes]
+    assert codes == [0] * (WORKERS + 2), [p.text()[-2000:] for p in processes]
 
     assert positions(scaled) == expected_positions
     assert alerts(scaled) == expected_alerts
