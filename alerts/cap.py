@@ -391,6 +391,8 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "updated": ("diperbarui", "updated"),
     "escalated": ("dinaikkan tingkatnya", "escalated"),
     "acknowledged": ("ditangani operator", "acknowledged by the desk"),
+    "assigned": ("diserahkan kepada petugas", "assigned to a desk officer"),
+    "commented": ("diberi catatan operator", "annotated by the desk"),
     "resolved": ("selesai", "resolved"),
 }
 

@@ -37,7 +37,7 @@ from pantaulaut.dashboard.figures import (
     zone_overlay,
     zoom_from_relayout,
 )
-from pantaulaut.dashboard.i18n import LANGUAGES, has, t
+from pantaulaut.dashboard.i18n import LANGUAGES, has, kind_text, t
 from pantaulaut.dashboard.pages import (
     DeskContext,
     Page,
@@ -289,7 +289,7 @@ def _alert_item(alert: Alert) -> Any:
             className="alert-head",
             children=[
                 html.Span(severity.upper(), className="badge"),
-                html.Span(alert.kind.value, className="kind"),
+                html.Span(kind_text(alert.kind.value), className="kind"),
                 html.Span(format_wib(alert.time), className="time"),
             ],
         ),

@@ -36,7 +36,7 @@ import plotly.graph_objects as go
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from pantaulaut.dashboard.i18n import catalogue, current_language, t
+from pantaulaut.dashboard.i18n import catalogue, current_language, kind_text, t
 from pantaulaut.geofence.zones import Zone, ZoneSet
 from pantaulaut.model import Alert, PositionReport, Severity, Vessel
 from pantaulaut.store.base import Store
@@ -455,7 +455,9 @@ def vessel_hover(
 def _alert_line(alert: Alert) -> str:
     label = t("map.hover.alert", severity=alert.severity.value.upper())
     since = t(
-        "map.hover.alert_since", kind=alert.kind.value, time=format_wib(alert.time)
+        "map.hover.alert_since",
+        kind=kind_text(alert.kind.value),
+        time=format_wib(alert.time),
     )
     return f"<b>{html.escape(label)}</b>: {html.escape(since)}"
 

@@ -33,6 +33,7 @@ __all__ = [
     "catalogue",
     "current_language",
     "has",
+    "kind_text",
     "register_language_routes",
     "t",
 ]
@@ -111,6 +112,15 @@ def t(key: str, /, **values: object) -> str:
         return text.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
         raise CatalogueError(key, language, f"cannot be filled in: {exc}") from exc
+
+
+def kind_text(kind: str) -> str:
+    """An alert kind in words (``sart_active``: "AIS-SART active: distress").
+
+    The stable identifier (DESIGN.md) stays what systems exchange; people
+    read its name in their language. Every kind has one in each catalogue.
+    """
+    return t(f"common.kind.{kind}")
 
 
 def register_language_routes(server: flask.Flask) -> None:

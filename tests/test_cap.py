@@ -357,3 +357,30 @@ def test_the_rules_on_scope_references_and_areas() -> None:
     assert validate_cap("<alert") == [
         "not well-formed XML: unclosed token: line 1, column 0"
     ]
+
+
+@pytest.mark.parametrize(
+    ("action", "english", "indonesian"),
+    [
+        ("assigned", "assigned to a desk officer", "diserahkan kepada petugas"),
+        ("commented", "annotated by the desk", "diberi catatan operator"),
+    ],
+)
+def test_desk_acts_read_as_words_in_both_languages(
+    action: str, english: str, indonesian: str
+) -> None:
+    alert = alert_of(AlertKind.SART_ACTIVE)
+    first = message(alert)
+    update = message(
+        alert,
+        "Update",
+        identifier=message_identifier(SETTINGS.identifier_prefix, alert.id, 2),
+        seq=2,
+        references=(first.reference,),
+        action=action,
+        note="operator1: note",
+    )
+    root = ET.fromstring(to_xml(update, SETTINGS))
+    descriptions = " ".join(text(root, "cap:info/cap:description"))
+    assert english in descriptions
+    assert indonesian in descriptions

@@ -245,7 +245,7 @@ def test_hover_shows_what_the_operator_needs(
     sart = hover_of(figure, SART)
     assert "AIS-SART" in sart
     assert "ALERT CRITICAL" in sart
-    assert "sart_active" in sart
+    assert "AIS-SART active: distress" in sart  # the kind in words
 
 
 def test_distress_beacons_and_alerts_stand_out_on_top(

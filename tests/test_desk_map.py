@@ -645,7 +645,7 @@ def test_vessel_detail_page(app_client: Any) -> None:
     assert f"KMP DHARMA BAHARI SUMEKAR · MMSI {FERRY}" in page
     assert "Indonesia (ID)" in page
     assert STATION in page
-    assert "zone_entry" in page
+    assert "Zone entry" in page  # the kind in words
     assert "resolved" in page
     assert "Track: 7 positions in the last 24 h" in page
     assert "Vessel 525999999 is not known." in route(

@@ -155,3 +155,17 @@ def test_the_catalogues_are_installed_with_the_package() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     data = project["tool"]["setuptools"]["package-data"]["pantaulaut.dashboard"]
     assert "locales/*.json" in data
+
+
+def test_every_alert_kind_has_a_name_in_both_languages() -> None:
+    from pantaulaut.dashboard.i18n import catalogue
+    from pantaulaut.model import AlertKind
+
+    for language in ("id", "en"):
+        names = catalogue(language)
+        missing = [k.value for k in AlertKind if f"common.kind.{k.value}" not in names]
+        assert not missing, (language, missing)
+    assert (
+        catalogue("id")["common.kind.sart_active"]
+        != catalogue("en")["common.kind.sart_active"]
+    )

@@ -41,7 +41,7 @@ from dash.exceptions import PreventUpdate
 
 from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
-from pantaulaut.dashboard.i18n import has, t
+from pantaulaut.dashboard.i18n import has, kind_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
@@ -167,7 +167,7 @@ def inbox_rows(alerts: Sequence[Alert], selected: str | None) -> list[Any]:
         line: list[Any] = [
             html.Span(_text("inbox.severity", severity), className="badge"),
             html.Span(_text("inbox.state", alert.state.value), className="state"),
-            html.Span(alert.kind.value, className="kind"),
+            html.Span(kind_text(alert.kind.value), className="kind"),
             html.Span(format_wib(alert.time), className="time"),
             html.Span(_vessel(alert), className="vessel"),
         ]
@@ -231,7 +231,7 @@ def alert_detail(alert: Alert | None) -> Any:
     if alert is None:
         return html.P(t("inbox.select"), className="inbox-hint")
     facts: list[tuple[str, str]] = [
-        ("inbox.field_kind", alert.kind.value),
+        ("inbox.field_kind", kind_text(alert.kind.value)),
         ("inbox.field_severity", _text("inbox.severity", alert.severity.value)),
         ("inbox.field_state", _text("inbox.state", alert.state.value)),
         ("inbox.field_vessel", _vessel(alert)),
@@ -261,7 +261,7 @@ def alert_detail(alert: Alert | None) -> Any:
     return html.Div(
         className=f"inbox-alert sev-{alert.severity.value}",
         children=[
-            html.H3(alert.summary or alert.kind.value),
+            html.H3(alert.summary or kind_text(alert.kind.value)),
             html.Dl(items, className="inbox-facts"),
             html.H4(t("inbox.audit_title")),
             html.Table(
@@ -372,7 +372,10 @@ def layout(request: PageRequest) -> Any:
                 children=[
                     dcc.Dropdown(
                         id="inbox-filter-kind",
-                        options=_options("inbox.kind", [k.value for k in AlertKind]),
+                        options=[
+                            {"label": kind_text(k.value), "value": k.value}
+                            for k in AlertKind
+                        ],
                         multi=True,
                         placeholder=t("inbox.filter_kind"),
                     ),
