@@ -6,8 +6,8 @@ map (rendered by MapLibre, not only present in the figure), the SART
 activation at the top of the alert list in red, a hover label, zoom kept
 across refreshes, no request to any host but 127.0.0.1, and a clean console.
 
-Chromium is told to send everything through a proxy on a closed loopback
-port, except loopback itself, so nothing can leave the machine. With
+The browser comes from ``tests/chromium.py``: everything but loopback goes
+to a proxy on a closed loopback port, so nothing can leave the machine. With
 ``CI=true`` a missing Chromium or chromedriver fails the test; otherwise it
 skips.
 """
@@ -15,28 +15,24 @@ skips.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import chromium
 import pytest
+from chromium import free_port, is_loopback, requested_urls, wait_for
 from conftest import add_desk_user_to_file, browser_login
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOT_COPY = Path("/tmp/pantaulaut-dashboard.png")
 HOVER_SCREENSHOT_COPY = Path("/tmp/pantaulaut-dashboard-hover.png")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 # How many vessels (map points) the demo shows at the least.
 MIN_POINTS = 10
@@ -84,39 +80,6 @@ const p = sub.map.project([trace.lon[0], trace.lat[0]]);
 const box = sub.map.getContainer().getBoundingClientRect();
 return [p.x + box.left, p.y + box.top];
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.25
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval_s)
-    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
-
-
-def require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package")
-    if not missing:
-        return
-    message = f"browser test needs {', '.join(missing)}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -170,62 +133,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
         print(log_path.read_text(errors="replace")[-3000:])
 
 
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Headless Chromium with every non-loopback request sent nowhere."""
-    require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    # Selenium Manager must not look anything up online.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--window-size=1600,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        # Port 9 (discard) on loopback is closed: a proxied request fails.
-        "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>;127.0.0.1;localhost",
-    ):
-        options.add_argument(argument)
-    options.set_capability(
-        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
-    )
-    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def requested_urls(performance_log: list[dict[str, Any]]) -> list[str]:
-    urls = []
-    for entry in performance_log:
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return urls
-
-
-def is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "chrome", "devtools"):
-        return True
-    return (parts.hostname or "") in LOOPBACK_HOSTS
+browser = chromium.browser  # the fixture, for the test below
 
 
 @pytest.mark.browser
@@ -263,7 +171,7 @@ def test_dashboard_shows_demo_traffic_offline(
 
     # The most urgent alert is first, and red.
     assert alerts["first"] == "critical"
-    assert "sart_active" in alerts["text"]
+    assert "AIS-SART active: distress" in alerts["text"]  # the kind in words
     assert "WIB" in alerts["text"]
     assert alerts["badge"] == "rgb(212, 0, 0)"
     header = browser.find_element(By.CSS_SELECTOR, ".desk-header").text
@@ -317,31 +225,24 @@ def test_dashboard_shows_demo_traffic_offline(
     assert browser.execute_script(zoom_js) == pytest.approx(zoomed, abs=0.01)
 
     # Refreshes come from the interval only: no relayout feedback loop.
-    urls = requested_urls(browser.get_log("performance"))
+    urls = requested_urls(browser)
     updates = [u for u in urls if urlsplit(u).path == "/_dash-update-component"]
     assert 2 <= len(updates) <= 12, len(updates)
 
     outside = [u for u in urls if not is_loopback(u)]
     assert not outside, outside
-    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    not_network = [
-        e
-        for e in severe
-        if not (
-            "net::ERR_" in e["message"] and not is_loopback(e["message"].split()[0])
-        )
-    ]
-    assert not not_network, not_network
-    print(f"{points} points, rendered {rendered}, {len(severe)} severe console entries")
+    errors = chromium.console_errors(browser, allow_blocked=True)
+    assert not errors, errors
+    print(f"{points} points, rendered {rendered}")
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "Failed"), ("", "Skipped")])
 def test_a_missing_browser_fails_on_ci_and_skips_elsewhere(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: str
 ) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(chromium, "CHROMIUM", tmp_path / "no-chromium")
     monkeypatch.setenv("CI", ci)
     with pytest.raises(BaseException) as caught:  # noqa: PT011 (pytest outcomes)
-        require_browser()
+        chromium.require_browser()
     assert type(caught.value).__name__ == outcome
     assert "no-chromium" in str(caught.value)

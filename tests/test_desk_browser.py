@@ -2,9 +2,10 @@
 
 The shipped recording is replayed into a SQLite file, the desk is served
 from it on a free loopback port inside the test process, and Chromium logs
-in with an account made for the test. Chromium sends everything that is not
-loopback to a closed port, so nothing leaves the machine; the test checks
-that nothing tried. With ``CI=true`` a missing Chromium fails the tests.
+in with an account made for the test. Chromium (``tests/chromium.py``) sends
+everything that is not loopback to a closed port, so nothing leaves the
+machine; the test checks that nothing tried. With ``CI=true`` a missing
+Chromium fails the tests.
 
 The map screenshot is written to a temporary folder and read back in the
 same browser (a canvas) to check that the land layer is drawn: a map with
@@ -14,19 +15,18 @@ no land coloured pixels, or a blank one, fails.
 from __future__ import annotations
 
 import base64
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+import chromium
 import pytest
+from chromium import act_on, console_errors, free_port, outside_requests, wait_for
 from conftest import add_desk_user, browser_login
 
 from pantaulaut.config import Config, DashboardConfig
@@ -35,10 +35,7 @@ from pantaulaut.data import __file__ as data_init
 from pantaulaut.geofence.zones import load_zones
 from pantaulaut.store.sqlite import SqliteStore
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 RECORDING = Path(data_init).parent / "sumenep-demo.nmea.gz"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 # The land fill of the map (figures._LAND_COLOUR), as the screenshot shows it.
 LAND_RGB = (232, 223, 200)
 
@@ -120,38 +117,6 @@ class Desk:
     vessel_mmsi: int
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.25
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval_s)
-    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
-
-
-def need_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package")
-    if missing:
-        message = f"browser test needs {', '.join(missing)}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """The desk over the replayed recording, served on loopback."""
@@ -194,42 +159,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         store.close()
 
 
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Headless Chromium that can reach loopback only."""
-    need_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
-        "--window-size=1600,1000",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>;127.0.0.1;localhost",
-    ):
-        options.add_argument(argument)
-    options.set_capability(
-        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
-    )
-    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+browser = chromium.browser  # the fixture, for the tests below
 
 
 def log_in(browser: Any, desk: Desk, language: str = "en") -> None:
@@ -242,52 +172,6 @@ def log_in(browser: Any, desk: Desk, language: str = "en") -> None:
         30,
         "the desk's navigation after log-in",
     )
-
-
-def act_on(
-    browser: Any, by: str, selector: str, act: Callable[[Any], None], what: str
-) -> None:
-    """Do something to an element once it is there and stays there.
-
-    Dash re-renders a page's parts as its callbacks answer; an element found
-    a moment before can be replaced before it is clicked (stale).
-    """
-    from selenium.common.exceptions import (
-        ElementNotInteractableException,
-        StaleElementReferenceException,
-    )
-
-    def attempt() -> bool:
-        found = browser.find_elements(by, selector)
-        if not found:
-            return False
-        try:
-            act(found[0])
-        except (StaleElementReferenceException, ElementNotInteractableException):
-            return False
-        return True
-
-    wait_for(attempt, 20, what)
-
-
-def outside_requests(browser: Any) -> list[str]:
-    import json
-
-    urls = []
-    for entry in browser.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    return [
-        u
-        for u in urls
-        if urlsplit(u).scheme not in ("data", "blob", "about", "chrome", "devtools")
-        and (urlsplit(u).hostname or "") not in LOOPBACK
-    ]
-
-
-def console_errors(browser: Any) -> list[Any]:
-    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def screenshot_pixels(browser: Any, path: Path) -> dict[str, int]:
@@ -429,12 +313,18 @@ def test_playback_moves_the_vessels(browser: Any, desk: Desk) -> None:
     from selenium.webdriver.common.by import By
 
     log_in(browser, desk)
-    browser.find_element(By.ID, "nav-playback").click()
+    act_on(browser, By.ID, "nav-playback", lambda e: e.click(), "the Playback link")
     wait_for(
         lambda: browser.find_elements(By.ID, "playback-play"), 20, "the playback page"
     )
-    browser.find_element(By.CSS_SELECTOR, "#playback-speed input[value='600']").click()
-    browser.find_element(By.ID, "playback-play").click()
+    act_on(
+        browser,
+        By.CSS_SELECTOR,
+        "#playback-speed input[value='600']",
+        lambda e: e.click(),
+        "the 600x speed",
+    )
+    act_on(browser, By.ID, "playback-play", lambda e: e.click(), "the play button")
     first = wait_for(
         lambda: browser.execute_script(POSITIONS_JS), 20, "vessels in the playback"
     )

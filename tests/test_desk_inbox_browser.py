@@ -1,37 +1,35 @@
 """The alert inbox, station health and exports in headless Chromium, offline.
 
 ``pantaulaut demo`` plays the shipped Sumenep recording into a SQLite file
-that already holds two desk accounts, an operator and a viewer; Chromium is
-cut off from everything but loopback (a proxy on a closed port for the
-rest). An operator acknowledges and then resolves the recording's SART
-alert and sees both acts in its audit trail; a viewer sees the inbox with no
-controls, and a hand-made request for the act is refused by the server; a
-CSV of the vessel register is downloaded and its rows checked against the
-store; a station that stopped sending stands out on the station page.
+that already holds two desk accounts, an operator and a viewer; Chromium
+(``tests/chromium.py``) is cut off from everything but loopback (a proxy on
+a closed port for the rest). An operator acknowledges and then resolves the
+recording's SART alert and sees both acts in its audit trail; a viewer sees
+the inbox with no controls, and a hand-made request for the act is refused
+by the server; a CSV of the vessel register is downloaded and its rows
+checked against the store; a station that stopped sending stands out on the
+station page.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
+import chromium
 import pytest
+from chromium import act_on, console_errors, free_port, outside_requests
 from conftest import add_desk_user_to_file, browser_login, desk_opener
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 OPERATOR = "desk-operator"
 VIEWER = "desk-viewer"
 DOWN_STATION = "ZZ-TEST-SILENT"
@@ -39,43 +37,15 @@ DOWN_STATION = "ZZ-TEST-SILENT"
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 
-def free_port() -> int:
-    import socket
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """``chromium.wait_for``, trying again when a page is redrawn under the call.
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.2
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = condition()
-        except Exception as exc:  # a page redrawn under the finger: try again
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval_s)
-    pytest.fail(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
-
-
-def require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package")
-    if not missing:
-        return
-    message = f"browser test needs {', '.join(missing)}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    The inbox and export pages redraw their parts at every refresh, so an
+    element read by ``condition`` can vanish between two of its lines.
+    """
+    return chromium.wait_for(
+        condition, timeout_s, what, interval_s=0.2, retry_on=(Exception,)
+    )
 
 
 class Desk:
@@ -148,84 +118,17 @@ def browser(
     tmp_path: Path, downloads: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """Headless Chromium: loopback only, downloads into ``downloads``."""
-    require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--window-size=1600,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--proxy-server=http://127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>;127.0.0.1;localhost",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "safebrowsing.enabled": False,
-        },
-    )
-    options.set_capability(
-        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
-    )
-    service = Service(str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(60)
-    driver.execute_cdp_cmd(
-        "Page.setDownloadBehavior",
-        {"behavior": "allow", "downloadPath": str(downloads)},
-    )
-    try:
+    with chromium.start_browser(tmp_path, monkeypatch, downloads) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def outside_requests(driver: Any) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about", "chrome", "devtools"):
-                continue
-            if (parts.hostname or "") not in LOOPBACK_HOSTS:
-                urls.append(url)
-    return urls
-
-
-def console_errors(driver: Any) -> list[str]:
-    return [
-        str(e["message"]) for e in driver.get_log("browser") if e["level"] == "SEVERE"
-    ]
 
 
 def click(driver: Any, selector: str) -> None:
     """Click an element that a refresh may redraw at any moment."""
     from selenium.webdriver.common.by import By
 
-    def clicked() -> bool:
-        driver.find_element(By.CSS_SELECTOR, selector).click()
-        return True
-
-    wait_for(clicked, 20, f"a click on {selector}")
+    act_on(
+        driver, By.CSS_SELECTOR, selector, lambda e: e.click(), f"a click on {selector}"
+    )
 
 
 def audit(driver: Any) -> list[tuple[str, str]]:

@@ -2,8 +2,8 @@
 
 The desk is served from this process on a free loopback port, with a SQLite
 store holding an operator, a viewer and one open alert. The browser is the
-one of ``tests/test_browser.py``: every request off loopback goes to a
-closed port, so nothing leaves the machine.
+one of ``tests/chromium.py``: every request off loopback goes to a closed
+port, so nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import chromium
 import pytest
+from chromium import wait_for
 from conftest import DESK_PASSWORD, add_desk_user, browser_login
-from test_browser import browser, wait_for  # noqa: F401 (the browser fixture)
 from werkzeug.serving import make_server
 
 from pantaulaut.config import Config, DashboardConfig, StoreConfig
@@ -27,6 +28,8 @@ from pantaulaut.store.base import Batch
 from pantaulaut.store.sqlite import SqliteStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
+
+browser = chromium.browser  # the fixture, for the tests below
 
 OPERATOR = "op1"
 VIEWER = "viewer1"
@@ -108,8 +111,7 @@ def text_of(driver: Any, selector: str) -> str:
 
 
 def test_log_in_refuses_a_wrong_password_then_opens_the_desk(
-    browser: Any,  # noqa: F811
-    desk: str,
+    browser: Any, desk: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -138,8 +140,7 @@ def test_log_in_refuses_a_wrong_password_then_opens_the_desk(
 
 
 def test_an_ended_session_sends_the_page_to_the_log_in_form(
-    browser: Any,  # noqa: F811
-    desk: str,
+    browser: Any, desk: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -162,8 +163,7 @@ def test_an_ended_session_sends_the_page_to_the_log_in_form(
 
 
 def test_the_language_switch_turns_the_desk_to_english_and_back(
-    browser: Any,  # noqa: F811
-    desk: str,
+    browser: Any, desk: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -196,8 +196,7 @@ def test_the_language_switch_turns_the_desk_to_english_and_back(
 
 
 def test_a_viewer_has_no_acknowledge_control_and_is_refused_the_act(
-    browser: Any,  # noqa: F811
-    desk: str,
+    browser: Any, desk: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -214,10 +213,7 @@ def test_a_viewer_has_no_acknowledge_control_and_is_refused_the_act(
     assert status == 403
 
 
-def test_an_operator_gets_the_acknowledge_control(
-    browser: Any,  # noqa: F811
-    desk: str,
-) -> None:
+def test_an_operator_gets_the_acknowledge_control(browser: Any, desk: str) -> None:
     from selenium.webdriver.common.by import By
 
     browser_login(browser, desk, OPERATOR, DESK_PASSWORD)
@@ -234,8 +230,7 @@ def test_an_operator_gets_the_acknowledge_control(
 
 
 def test_an_admin_adds_an_account_from_the_accounts_page(
-    browser: Any,  # noqa: F811
-    desk: str,
+    browser: Any, desk: str
 ) -> None:
     from selenium.webdriver.common.by import By
 
