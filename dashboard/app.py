@@ -37,7 +37,7 @@ from pantaulaut.dashboard.figures import (
     zone_overlay,
     zoom_from_relayout,
 )
-from pantaulaut.dashboard.i18n import LANGUAGES, has, kind_text, t
+from pantaulaut.dashboard.i18n import LANGUAGES, has, kind_text, severity_text, t
 from pantaulaut.dashboard.pages import (
     DeskContext,
     Page,
@@ -288,7 +288,7 @@ def _alert_item(alert: Alert) -> Any:
         html.Div(
             className="alert-head",
             children=[
-                html.Span(severity.upper(), className="badge"),
+                html.Span(severity_text(severity), className="badge"),
                 html.Span(kind_text(alert.kind.value), className="kind"),
                 html.Span(format_wib(alert.time), className="time"),
             ],

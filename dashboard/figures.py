@@ -36,7 +36,13 @@ import plotly.graph_objects as go
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from pantaulaut.dashboard.i18n import catalogue, current_language, kind_text, t
+from pantaulaut.dashboard.i18n import (
+    catalogue,
+    current_language,
+    kind_text,
+    severity_text,
+    t,
+)
 from pantaulaut.geofence.zones import Zone, ZoneSet
 from pantaulaut.model import Alert, PositionReport, Severity, Vessel
 from pantaulaut.store.base import Store
@@ -453,7 +459,7 @@ def vessel_hover(
 
 
 def _alert_line(alert: Alert) -> str:
-    label = t("map.hover.alert", severity=alert.severity.value.upper())
+    label = t("map.hover.alert", severity=severity_text(alert.severity.value))
     since = t(
         "map.hover.alert_since",
         kind=kind_text(alert.kind.value),

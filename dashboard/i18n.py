@@ -35,6 +35,7 @@ __all__ = [
     "has",
     "kind_text",
     "register_language_routes",
+    "severity_text",
     "t",
 ]
 
@@ -121,6 +122,11 @@ def kind_text(kind: str) -> str:
     read its name in their language. Every kind has one in each catalogue.
     """
     return t(f"common.kind.{kind}")
+
+
+def severity_text(severity: str) -> str:
+    """A severity as the desk shows it ("critical": KRITIS, CRITICAL)."""
+    return t(f"common.severity.{severity}")
 
 
 def register_language_routes(server: flask.Flask) -> None:

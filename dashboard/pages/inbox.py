@@ -41,7 +41,7 @@ from dash.exceptions import PreventUpdate
 
 from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
-from pantaulaut.dashboard.i18n import has, kind_text, t
+from pantaulaut.dashboard.i18n import has, kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
@@ -165,7 +165,7 @@ def inbox_rows(alerts: Sequence[Alert], selected: str | None) -> list[Any]:
             classes.append("selected")
         assignee = alert.detail.get("assignee")
         line: list[Any] = [
-            html.Span(_text("inbox.severity", severity), className="badge"),
+            html.Span(severity_text(severity), className="badge"),
             html.Span(_text("inbox.state", alert.state.value), className="state"),
             html.Span(kind_text(alert.kind.value), className="kind"),
             html.Span(format_wib(alert.time), className="time"),
@@ -232,7 +232,7 @@ def alert_detail(alert: Alert | None) -> Any:
         return html.P(t("inbox.select"), className="inbox-hint")
     facts: list[tuple[str, str]] = [
         ("inbox.field_kind", kind_text(alert.kind.value)),
-        ("inbox.field_severity", _text("inbox.severity", alert.severity.value)),
+        ("inbox.field_severity", severity_text(alert.severity.value)),
         ("inbox.field_state", _text("inbox.state", alert.state.value)),
         ("inbox.field_vessel", _vessel(alert)),
         ("inbox.field_time", format_wib(alert.time)),

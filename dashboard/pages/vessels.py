@@ -26,7 +26,7 @@ from pantaulaut.dashboard.figures import (
     type_text,
     vessel_slots,
 )
-from pantaulaut.dashboard.i18n import kind_text, t
+from pantaulaut.dashboard.i18n import kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
 from pantaulaut.errors import PantaulautError
 from pantaulaut.model import Alert, AlertState, PositionReport, Vessel
@@ -267,7 +267,7 @@ def _alert_row(alert: Alert) -> Any:
     return html.Li(
         className=f"vessel-alert sev-{alert.severity.value}",
         children=[
-            html.Span(alert.severity.value.upper(), className="badge"),
+            html.Span(severity_text(alert.severity.value), className="badge"),
             html.Span(f" {kind_text(alert.kind.value)} ", className="kind"),
             html.Span(format_wib(alert.time), className="time"),
             html.Span(f" · {t(f'vessel.state.{alert.state.value}')}"),
