@@ -53,15 +53,14 @@ from psycopg_pool import ConnectionPool
 from pantaulaut.errors import ConfigError, StoreError
 from pantaulaut.model import (
     Alert,
-    AlertKind,
     AlertState,
     PortCall,
     PositionReport,
-    Severity,
     StationStats,
     StoredMessage,
     Vessel,
 )
+from pantaulaut.store import records
 from pantaulaut.store.base import (
     Batch,
     Delivery,
@@ -475,7 +474,7 @@ class PostgresStore:
                             v.last_seen,
                             v.lat_deg,
                             v.lon_deg,
-                            _jsonb(_fields_of(v)),
+                            _jsonb(records.fields_of(v)),
                         )
                         for v in batch.vessels.values()
                     ],
@@ -492,7 +491,7 @@ class PostgresStore:
                             a.state.value,
                             a.time,
                             a.mmsi,
-                            _jsonb(_fields_of(a)),
+                            _jsonb(records.fields_of(a)),
                         )
                         for a in batch.alerts.values()
                     ],
@@ -501,7 +500,7 @@ class PostgresStore:
                 cur.executemany(
                     _UPSERT_STATION,
                     [
-                        (_text(s.station), _jsonb(_fields_of(s)))
+                        (_text(s.station), _jsonb(records.fields_of(s)))
                         for s in batch.stations.values()
                     ],
                 )
@@ -608,12 +607,12 @@ class PostgresStore:
         if limit is not None:
             query = sql.SQL("{} LIMIT %s").format(query)
             params.append(limit)
-        return [_vessel_from(row[0]) for row in self._query(query, params)]
+        return [records.vessel_from(row[0]) for row in self._query(query, params)]
 
     def vessel(self, mmsi: int) -> Vessel | None:
         """One vessel by MMSI."""
         rows = self._query("SELECT data FROM vessels WHERE mmsi = %s", (mmsi,))
-        return _vessel_from(rows[0][0]) if rows else None
+        return records.vessel_from(rows[0][0]) if rows else None
 
     def track(self, mmsi: int, start: datetime, end: datetime) -> list[PositionReport]:
         """A vessel's positions in [start, end], oldest first."""
@@ -657,12 +656,12 @@ class PostgresStore:
             "ORDER BY severity_rank, time DESC LIMIT %s",
             ([s.value for s in states], limit),
         )
-        return [_alert_from(r[0]) for r in rows]
+        return [records.alert_from(r[0]) for r in rows]
 
     def stations(self) -> list[StationStats]:
         """Per-station statistics, by station name."""
         rows = self._query("SELECT data FROM stations ORDER BY station")
-        return [_station_from(r[0]) for r in rows]
+        return [records.station_from(r[0]) for r in rows]
 
     def vessel_marks(
         self,
@@ -710,7 +709,7 @@ class PostgresStore:
             "ORDER BY last_seen DESC NULLS LAST",
             (sorted(set(mmsis)),),
         )
-        return [_vessel_from(row[0]) for row in rows]
+        return [records.vessel_from(row[0]) for row in rows]
 
     def search_vessels(self, text: str, limit: int = 50) -> list[Vessel]:
         """Vessels by name or call sign (holding ``text``), MMSI or IMO (prefix)."""
@@ -726,7 +725,7 @@ class PostgresStore:
             "ORDER BY last_seen DESC NULLS LAST LIMIT %s",
             (prefix, contains, contains, prefix, limit),
         )
-        return [_vessel_from(row[0]) for row in rows]
+        return [records.vessel_from(row[0]) for row in rows]
 
     def positions_in(
         self,
@@ -786,7 +785,7 @@ class PostgresStore:
         query = sql.SQL(
             "SELECT {} FROM port_calls WHERE {} ORDER BY arrival, mmsi, harbour_id"
         ).format(sql.SQL(_PORT_CALL_COLUMNS), sql.SQL(" AND ").join(conditions))
-        return [_port_call_from(row) for row in self._query(query, params)]
+        return [records.port_call_from(row) for row in self._query(query, params)]
 
     def station_activity(self, start: datetime, end: datetime) -> list[StationStats]:
         """Position reports stored per station in [start, end), by station."""
@@ -879,7 +878,7 @@ class PostgresStore:
         params += [limit, until]
         with self._connection("outbox claim") as conn, conn.transaction():
             rows = conn.execute(query, params).fetchall()
-        claimed = [_delivery_from(row) for row in rows]
+        claimed = [records.delivery_from(row) for row in rows]
         claimed.sort(key=lambda d: (d.priority, d.created, d.seq))
         return claimed
 
@@ -949,7 +948,7 @@ class PostgresStore:
             "ORDER BY o.created, o.alert_id, o.seq, o.destination LIMIT %s"
         ).format(sql.SQL(_OUTBOX_COLUMNS), sql.SQL(" AND ").join(conditions))
         params.append(limit)
-        return [_delivery_from(row) for row in self._query(query, params)]
+        return [records.delivery_from(row) for row in self._query(query, params)]
 
     def pending_deliveries(self, destination: str | None = None) -> int:
         """How many messages wait to be delivered."""
@@ -1098,45 +1097,6 @@ def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:
         )
         for c in batch.port_calls.values()
     ]
-
-
-def _port_call_from(row: Sequence[Any]) -> PortCall:
-    return PortCall(
-        mmsi=row[0],
-        harbour_id=row[1],
-        arrival=row[2],
-        departure=row[3],
-        harbour_name=row[4],
-        vessel_name=row[5],
-        ship_type=row[6],
-        ship_type_text=row[7],
-        positions=row[8],
-        station=row[9],
-        lat_deg=row[10],
-        lon_deg=row[11],
-    )
-
-
-def _delivery_from(row: Sequence[Any]) -> Delivery:
-    return Delivery(
-        id=row[0],
-        message_id=row[1],
-        destination=row[2],
-        alert_id=row[3],
-        seq=row[4],
-        body=row[5],
-        content_type=row[6],
-        created=row[7],
-        msg_type=row[8],
-        reference=row[9],
-        topic=row[10],
-        priority=row[11],
-        state=DeliveryState(row[12]),
-        attempts=row[13],
-        next_attempt_at=row[14],
-        last_error=row[15],
-        delivered_at=row[16],
-    )
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
@@ -1362,48 +1322,11 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    return str(value)
-
-
 def _dumps(data: Any) -> str:
-    text = json.dumps(data, default=_json_default, separators=(",", ":"))
+    text = json.dumps(data, default=records.json_default, separators=(",", ":"))
     # jsonb rejects the \u0000 escape, for the same reason as _text.
     return text.replace("\\u0000", "\\ufffd")
 
 
 def _jsonb(data: Any) -> Jsonb:
     return Jsonb(data, dumps=_dumps)
-
-
-def _fields_of(record: Vessel | Alert | StationStats) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in type(record).__slots__}
-
-
-def _from_iso(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _vessel_from(data: dict[str, Any]) -> Vessel:
-    for name in ("position_time", "last_seen"):
-        data[name] = _from_iso(data.get(name))
-    return Vessel(**data)
-
-
-def _alert_from(data: dict[str, Any]) -> Alert:
-    data["kind"] = AlertKind(data["kind"])
-    data["severity"] = Severity(data["severity"])
-    data["state"] = AlertState(data["state"])
-    data["time"] = _from_iso(data["time"])
-    data["updated"] = _from_iso(data.get("updated"))
-    return Alert(**data)
-
-
-def _station_from(data: dict[str, Any]) -> StationStats:
-    data["first_seen"] = _from_iso(data.get("first_seen"))
-    data["last_seen"] = _from_iso(data.get("last_seen"))
-    return StationStats(**data)

@@ -20,15 +20,14 @@ from typing import Any
 from pantaulaut.errors import StoreError
 from pantaulaut.model import (
     Alert,
-    AlertKind,
     AlertState,
     PortCall,
     PositionReport,
-    Severity,
     StationStats,
     StoredMessage,
     Vessel,
 )
+from pantaulaut.store import records
 from pantaulaut.store.base import (
     Batch,
     Delivery,
@@ -41,6 +40,11 @@ __all__ = ["SqliteStore"]
 
 log = logging.getLogger(__name__)
 
+# One statement per column an account's update may change.
+_UPDATE_USER = {
+    "password_hash": "UPDATE users SET password_hash = ?, changed = ? WHERE name = ?",
+    "role": "UPDATE users SET role = ?, changed = ? WHERE name = ?",
+}
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -138,18 +142,6 @@ CREATE INDEX IF NOT EXISTS port_calls_arrival ON port_calls (arrival);
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
-
-
-def _from_iso(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    return str(value)
 
 
 class SqliteStore:
@@ -255,7 +247,7 @@ class SqliteStore:
                         _iso(v.last_seen),
                         v.lat_deg,
                         v.lon_deg,
-                        _dumps(_vessel_data(v)),
+                        _dumps(records.fields_of(v)),
                     )
                     for v in batch.vessels.values()
                 ],
@@ -274,7 +266,7 @@ class SqliteStore:
                         a.state.value,
                         _iso(a.time),
                         a.mmsi,
-                        _dumps(_alert_data(a)),
+                        _dumps(records.fields_of(a)),
                     )
                     for a in batch.alerts.values()
                 ],
@@ -283,7 +275,7 @@ class SqliteStore:
                 "INSERT INTO stations VALUES (?,?) ON CONFLICT (station) DO UPDATE "
                 "SET data=excluded.data",
                 [
-                    (s.station, _dumps(_station_data(s)))
+                    (s.station, _dumps(records.fields_of(s)))
                     for s in batch.stations.values()
                 ],
             )
@@ -319,12 +311,14 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_vessel_from(json.loads(row[0])) for row in self._query(sql, params)]
+        return [
+            records.vessel_from(json.loads(row[0])) for row in self._query(sql, params)
+        ]
 
     def vessel(self, mmsi: int) -> Vessel | None:
         """One vessel by MMSI."""
         rows = self._query("SELECT data FROM vessels WHERE mmsi = ?", (mmsi,))
-        return _vessel_from(json.loads(rows[0][0])) if rows else None
+        return records.vessel_from(json.loads(rows[0][0])) if rows else None
 
     def track(self, mmsi: int, start: datetime, end: datetime) -> list[PositionReport]:
         """A vessel's positions in [start, end], oldest first."""
@@ -361,12 +355,12 @@ class SqliteStore:
             "ORDER BY severity_rank, time DESC LIMIT ?",
             [s.value for s in states] + [limit],
         )
-        return [_alert_from(json.loads(r[0])) for r in rows]
+        return [records.alert_from(json.loads(r[0])) for r in rows]
 
     def stations(self) -> list[StationStats]:
         """Per-station statistics, by station name."""
         rows = self._query("SELECT data FROM stations ORDER BY station")
-        return [_station_from(json.loads(r[0])) for r in rows]
+        return [records.station_from(json.loads(r[0])) for r in rows]
 
     def vessel_marks(
         self,
@@ -396,7 +390,7 @@ class SqliteStore:
                 ship_type=r[2],
                 lat_deg=r[3],
                 lon_deg=r[4],
-                last_seen=_from_iso(r[5]),
+                last_seen=records.from_iso(r[5]),
             )
             for r in self._query(sql, params)
         ]
@@ -411,7 +405,7 @@ class SqliteStore:
             "(SELECT value FROM json_each(?)) ORDER BY last_seen DESC",
             (wanted,),
         )
-        return [_vessel_from(json.loads(row[0])) for row in rows]
+        return [records.vessel_from(json.loads(row[0])) for row in rows]
 
     def search_vessels(self, text: str, limit: int = 50) -> list[Vessel]:
         """Vessels by name or call sign (holding ``text``), MMSI or IMO (prefix)."""
@@ -429,7 +423,7 @@ class SqliteStore:
             "ORDER BY last_seen DESC LIMIT ?",
             (prefix, contains, contains, prefix, limit),
         )
-        return [_vessel_from(json.loads(row[0])) for row in rows]
+        return [records.vessel_from(json.loads(row[0])) for row in rows]
 
     def positions_in(
         self,
@@ -474,7 +468,7 @@ class SqliteStore:
             sql += " AND harbour_id = ?"
             params.append(harbour_id)
         sql += " ORDER BY arrival, mmsi, harbour_id"
-        return [_port_call_from(row) for row in self._query(sql, params)]
+        return [records.port_call_from(row) for row in self._query(sql, params)]
 
     def station_activity(self, start: datetime, end: datetime) -> list[StationStats]:
         """Position reports stored per station in [start, end), by station."""
@@ -487,8 +481,8 @@ class SqliteStore:
             StationStats(
                 station=r[0],
                 messages=r[1],
-                first_seen=_from_iso(r[2]),
-                last_seen=_from_iso(r[3]),
+                first_seen=records.from_iso(r[2]),
+                last_seen=records.from_iso(r[3]),
             )
             for r in rows
         ]
@@ -498,7 +492,7 @@ class SqliteStore:
     ) -> list[datetime | None]:
         """Each vessel's latest position time before the instant asked."""
         return [
-            _from_iso(
+            records.from_iso(
                 self._query(
                     "SELECT max(time) FROM positions WHERE mmsi = ? AND time < ?",
                     (mmsi, _iso(before)),
@@ -546,10 +540,7 @@ class SqliteStore:
 
     def _update_user(self, name: str, column: str, value: str) -> bool:
         with self._transaction() as cur:
-            cur.execute(
-                f"UPDATE users SET {column} = ?, changed = ? WHERE name = ?",  # noqa: S608
-                (value, _iso(datetime.now(UTC)), name),
-            )
+            cur.execute(_UPDATE_USER[column], (value, _iso(datetime.now(UTC)), name))
             return cur.rowcount > 0
 
     def set_password(self, name: str, password_hash: str) -> bool:
@@ -638,7 +629,7 @@ class SqliteStore:
         params.append(limit)
         until = _iso(now + timedelta(seconds=lease_s))
         with self._immediate("outbox claim") as cur:
-            claimed = [_delivery_from(row) for row in cur.execute(sql, params)]
+            claimed = [records.delivery_from(row) for row in cur.execute(sql, params)]
             cur.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? "
                 "WHERE id = ?",
@@ -646,7 +637,7 @@ class SqliteStore:
             )
         for item in claimed:
             item.attempts += 1
-            item.next_attempt_at = _from_iso(until)
+            item.next_attempt_at = records.from_iso(until)
         return claimed
 
     def mark_delivered(self, delivery_id: str, when: datetime) -> None:
@@ -712,7 +703,7 @@ class SqliteStore:
             params.append(destination)
         sql += " ORDER BY o.created, o.alert_id, o.seq, o.destination LIMIT ?"
         params.append(limit)
-        return [_delivery_from(row) for row in self._query(sql, params)]
+        return [records.delivery_from(row) for row in self._query(sql, params)]
 
     def pending_deliveries(self, destination: str | None = None) -> int:
         """How many messages wait to be delivered."""
@@ -816,45 +807,6 @@ def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:
     ]
 
 
-def _port_call_from(row: Sequence[Any]) -> PortCall:
-    return PortCall(
-        mmsi=row[0],
-        harbour_id=row[1],
-        arrival=datetime.fromisoformat(row[2]),
-        departure=_from_iso(row[3]),
-        harbour_name=row[4],
-        vessel_name=row[5],
-        ship_type=row[6],
-        ship_type_text=row[7],
-        positions=row[8],
-        station=row[9],
-        lat_deg=row[10],
-        lon_deg=row[11],
-    )
-
-
-def _delivery_from(row: Sequence[Any]) -> Delivery:
-    return Delivery(
-        id=row[0],
-        message_id=row[1],
-        destination=row[2],
-        alert_id=row[3],
-        seq=row[4],
-        body=row[5],
-        content_type=row[6],
-        created=datetime.fromisoformat(row[7]),
-        msg_type=row[8],
-        reference=row[9],
-        topic=row[10],
-        priority=row[11],
-        state=DeliveryState(row[12]),
-        attempts=row[13],
-        next_attempt_at=_from_iso(row[14]),
-        last_error=row[15],
-        delivered_at=_from_iso(row[16]),
-    )
-
-
 def _position_from(r: Sequence[Any]) -> PositionReport:
     return PositionReport(
         mmsi=r[0],
@@ -871,37 +823,4 @@ def _position_from(r: Sequence[Any]) -> PositionReport:
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, default=_json_default, separators=(",", ":"))
-
-
-def _vessel_data(vessel: Vessel) -> dict[str, Any]:
-    return {name: getattr(vessel, name) for name in Vessel.__slots__}
-
-
-def _vessel_from(data: dict[str, Any]) -> Vessel:
-    for name in ("position_time", "last_seen"):
-        data[name] = _from_iso(data.get(name))
-    return Vessel(**data)
-
-
-def _alert_data(alert: Alert) -> dict[str, Any]:
-    return {name: getattr(alert, name) for name in Alert.__slots__}
-
-
-def _alert_from(data: dict[str, Any]) -> Alert:
-    data["kind"] = AlertKind(data["kind"])
-    data["severity"] = Severity(data["severity"])
-    data["state"] = AlertState(data["state"])
-    data["time"] = _from_iso(data["time"])
-    data["updated"] = _from_iso(data.get("updated"))
-    return Alert(**data)
-
-
-def _station_data(stats: StationStats) -> dict[str, Any]:
-    return {name: getattr(stats, name) for name in StationStats.__slots__}
-
-
-def _station_from(data: dict[str, Any]) -> StationStats:
-    data["first_seen"] = _from_iso(data.get("first_seen"))
-    data["last_seen"] = _from_iso(data.get("last_seen"))
-    return StationStats(**data)
+    return json.dumps(data, default=records.json_default, separators=(",", ":"))
