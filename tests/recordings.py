@@ -95,7 +95,8 @@ def _seaward(
     """A point ``nm`` from a harbour that a straight course reaches by sea."""
     for bearing in range(0, 360, 10):
         end = _offset(lat, lon, nm, bearing)
-        if not LineString([(lon, lat), (end[1], end[0])]).intersects(land):  # type: ignore[arg-type]
+        course = LineString([(lon, lat), (end[1], end[0])])
+        if not course.intersects(land):  # type: ignore[arg-type]
             return end
     raise AssertionError(f"no way out to sea from {lat}, {lon}")
 

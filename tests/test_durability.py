@@ -47,7 +47,8 @@ def server() -> Iterator[PrivateTimescale]:
 
 def count(url: str, table: str) -> int:
     with psycopg.connect(url, connect_timeout=5) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])  # type: ignore[arg-type]
+        query = f"SELECT count(*) FROM {table}"
+        return int(conn.execute(query).fetchall()[0][0])  # type: ignore[arg-type]
 
 
 def reference(scene: Path) -> dict[str, Any]:

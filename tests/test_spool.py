@@ -65,8 +65,13 @@ def alert(n: int) -> Alert:
     )
 
 
-def history(first: int, count: int, **kwargs: object) -> Batch:
-    return Batch(positions=[position(first + i, **kwargs) for i in range(count)])  # type: ignore[arg-type]
+def history(
+    first: int,
+    count: int,
+    mmsi: int = 525000001,
+    station: str = "SMP-KALIANGET",
+) -> Batch:
+    return Batch(positions=[position(first + i, mmsi, station) for i in range(count)])
 
 
 class FlakyStore(SqliteStore):
