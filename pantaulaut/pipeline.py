@@ -214,9 +214,10 @@ class Pipeline:
             self._where[vessel.mmsi] = (
                 (here[0].name, frozenset(z.kind for z in here)) if here else _NOWHERE
             )
-            for event in self.rules.on_fix(vessel, fix, here):
-                self._rule_event(event, message)
             if not self._pairs_only:
+                # Zone rules and port calls are the workers' (pairs duty).
+                for event in self.rules.on_fix(vessel, fix, here):
+                    self._rule_event(event, message)
                 for call in self.port_calls.update(fix, vessel):
                     self._batch.add_port_call(call)
 
@@ -356,12 +357,15 @@ class Pipeline:
 
     def _tick(self, now: datetime) -> None:
         self._next_tick = now + self._tick_every
-        for call in self.port_calls.tick(now):
-            self._batch.add_port_call(call)
+        if not self._pairs_only:
+            for call in self.port_calls.tick(now):
+                self._batch.add_port_call(call)
         for finding in self.detectors.on_tick(now):
             self._apply(finding)
-        for event in self.rules.on_tick(now):
-            self._rule_event(event, None)
+        if not self._pairs_only:
+            # Zone rules and port calls are the workers' (pairs duty).
+            for event in self.rules.on_tick(now):
+                self._rule_event(event, None)
         for change in self.alerts.tick(now):
             self._emit(change)
 
@@ -380,8 +384,6 @@ class Pipeline:
 
     def _rule_event(self, event: RuleEvent, message: AisMessage | None) -> None:
         """Raise or clear the alert of a zone rule."""
-        if self._pairs_only:
-            return
         mmsi = event.mmsi
         if not event.active:
             change = self.alerts.clear(
