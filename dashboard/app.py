@@ -6,6 +6,13 @@ the request's language): a header with the title, the live counts and the
 navigation bar, and the page the address names, chosen by a callback on a
 ``dcc.Location``. Each page registers its own callbacks.
 
+Links between pages are plain anchors: every page is a document of its own.
+With Dash's client-side routing, a callback still in flight from the page
+left behind (the map's refresh, a playback tick) can land in the next page's
+layout and stop the renderer with "Cannot patch undefined" or "paths is
+undefined" (plotly/dash#2397, #2680); a desk that silently stops updating is
+worse than a page load on the regency's network.
+
 The map page's pieces that tests call without a browser live here too:
 :func:`desk_view`, :func:`header_counts`, :func:`alert_items`.
 
@@ -178,7 +185,7 @@ def _nav(pages: Sequence[Page], path: str) -> list[Any]:
             continue
         active = current is not None and current[0] is page
         links.append(
-            dcc.Link(
+            html.A(
                 t(page.title_key) if has(page.title_key) else page.path,
                 href=page.path,
                 className="nav-link active" if active else "nav-link",
@@ -198,7 +205,7 @@ def page_content(
             className="not-found",
             children=[
                 html.H2(t("common.not_found")),
-                dcc.Link(t("map.title"), href="/"),
+                html.A(t("map.title"), href="/"),
             ],
         )
     page, rest = found
@@ -283,7 +290,7 @@ def _alert_item(alert: Alert) -> Any:
             if alert.vessel_name
             else f"MMSI {alert.mmsi}"
         )
-        vessel = dcc.Link(label, href=f"/vessels/{alert.mmsi}")
+        vessel = html.A(label, href=f"/vessels/{alert.mmsi}")
     details: list[Any] = [
         html.Div(
             className="alert-head",

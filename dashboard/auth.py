@@ -770,7 +770,7 @@ def desk_controls() -> Any:
         ]
         if user.role.allows(Role.ADMIN):
             children.append(
-                dcc.Link(t("auth.users.title"), href="/users", id="users-link")
+                html.A(t("auth.users.title"), href="/users", id="users-link")
             )
         children += [
             html.Form(

@@ -240,6 +240,24 @@ def console_errors(driver: Any, allow_blocked: bool = False) -> list[dict[str, A
     ]
 
 
+def assert_console_clean(driver: Any) -> None:
+    """Fail with every SEVERE console message in full, if there is any.
+
+    A bare ``assert not console_errors(...)`` shows pytest's shortened repr,
+    which cuts the message at the point that says what went wrong.
+
+    Args:
+        driver: A driver from :func:`start_browser`.
+
+    Raises:
+        AssertionError: The console logged errors; the message lists them.
+    """
+    errors = console_errors(driver)
+    if errors:
+        lines = "\n".join(f"- {e['message']}" for e in errors)
+        raise AssertionError(f"the browser console logged errors:\n{lines}")
+
+
 def act_on(
     driver: Any,
     by: str,

@@ -32,6 +32,7 @@ from pantaulaut.dashboard.figures import (
     zone_overlay,
     zoom_from_relayout,
 )
+from pantaulaut.dashboard.pages import discover
 from pantaulaut.errors import StoreError
 from pantaulaut.geofence.zones import Zone, ZoneSet, load_zones
 from pantaulaut.model import Severity, Vessel
@@ -503,6 +504,11 @@ def callback_request(client: Any, zoom: float | None = None) -> Any:
 
 def map_page(client: Any) -> str:
     """The map page as the router sends it for ``/``."""
+    return routed_page(client, "/")
+
+
+def routed_page(client: Any, path: str) -> str:
+    """The page at ``path`` as the router sends it, as JSON text."""
     body = {
         "output": "..page.children...nav.children...counts.className..",
         "outputs": [
@@ -511,7 +517,7 @@ def map_page(client: Any) -> str:
             {"id": "counts", "property": "className"},
         ],
         "inputs": [
-            {"id": "url", "property": "pathname", "value": "/"},
+            {"id": "url", "property": "pathname", "value": path},
             {"id": "url", "property": "search", "value": ""},
         ],
         "changedPropIds": ["url.pathname"],
@@ -536,6 +542,24 @@ def test_page_serves_everything_itself(store: SqliteStore, zones: ZoneSet) -> No
     layout = json.dumps(client.get("/_dash-layout").get_json(), ensure_ascii=False)
     assert "pantaulaut — Sumenep 112 maritime desk" in layout
     assert '"interval": 2500' in map_page(client)
+
+
+def test_pages_link_to_each_other_by_full_loads_not_client_routing(
+    store: SqliteStore, zones: ZoneSet
+) -> None:
+    # Regression: with dcc.Link, a map refresh in flight when the operator
+    # switched to Playback landed in the new page's layout and the renderer
+    # logged an error (Dash's client-side routing race, plotly/dash#2397).
+    app = create_app(store, config(refresh_s=2.5), zones)
+    client = desk_client(app, store)
+    mmsi = next(v.mmsi for v in store.vessels())
+    paths = [p.path for p in discover() if "{" not in p.path]
+    texts = [json.dumps(client.get("/_dash-layout").get_json())]
+    texts += [routed_page(client, path) for path in [*paths, f"/vessels/{mmsi}"]]
+    anchors = sum(text.count('"type": "A"') for text in texts)
+    assert anchors >= len(paths)
+    for text in texts:
+        assert '"type": "Link"' not in text
 
 
 def test_configured_tiles_are_in_the_page(store: SqliteStore, zones: ZoneSet) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import chromium
 import pytest
-from chromium import act_on, console_errors, free_port, outside_requests, wait_for
+from chromium import act_on, assert_console_clean, free_port, outside_requests, wait_for
 from conftest import add_desk_user, browser_login
 
 from pantaulaut.config import Config, DashboardConfig
@@ -264,7 +264,7 @@ def test_map_shows_vessels_layers_and_a_selected_track(
     assert browser.save_screenshot(str(tmp_path / "map-selected.png"))
 
     assert not outside_requests(browser)
-    assert not console_errors(browser)
+    assert_console_clean(browser)
 
 
 @pytest.mark.browser
@@ -304,7 +304,7 @@ def test_vessel_search_leads_to_the_detail_page(browser: Any, desk: Desk) -> Non
         "the detail page's small map",
     )
     assert not outside_requests(browser)
-    assert not console_errors(browser)
+    assert_console_clean(browser)
 
 
 @pytest.mark.browser
@@ -350,4 +350,4 @@ def test_playback_moves_the_vessels(browser: Any, desk: Desk) -> None:
     time.sleep(2.5)
     assert browser.find_element(By.ID, "playback-clock").text == paused
     assert not outside_requests(browser)
-    assert not console_errors(browser)
+    assert_console_clean(browser)

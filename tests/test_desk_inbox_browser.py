@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import chromium
 import pytest
-from chromium import act_on, console_errors, free_port, outside_requests
+from chromium import act_on, assert_console_clean, free_port, outside_requests
 from conftest import add_desk_user_to_file, browser_login, desk_opener
 
 OPERATOR = "desk-operator"
@@ -234,7 +234,7 @@ def test_an_operator_acknowledges_then_resolves_and_the_trail_shows_both(
         "the resolved alert to leave the list",
     )
     assert outside_requests(browser) == []
-    assert console_errors(browser) == []
+    assert_console_clean(browser)
 
 
 def test_a_viewer_has_no_controls_and_a_forged_act_is_refused(
@@ -361,7 +361,7 @@ def test_a_downloaded_vessel_register_matches_the_store(
     assert summary.name == f"pantaulaut-summary-{wib_day}-WIB.md"
     assert summary.read_text(encoding="utf-8").strip()
     assert outside_requests(browser) == []
-    assert console_errors(browser) == []
+    assert_console_clean(browser)
 
 
 def test_a_station_that_stopped_sending_stands_out(browser: Any, desk: Desk) -> None:

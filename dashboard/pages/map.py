@@ -272,7 +272,7 @@ def layout(request: PageRequest) -> Any:
                         className="selected-vessel",
                         children=[
                             html.Div(id="map-selected", children=t("map.select_hint")),
-                            dcc.Link(
+                            html.A(
                                 t("map.replay_view"),
                                 id="replay-view",
                                 href="/playback",
@@ -413,9 +413,7 @@ def register(app: dash.Dash, context: DeskContext) -> None:
         summary = [
             html.Strong(name),
             html.Span(f" · MMSI {mmsi} · "),
-            dcc.Link(
-                t("map.vessel_detail"), href=f"/vessels/{mmsi}", id="selected-link"
-            ),
+            html.A(t("map.vessel_detail"), href=f"/vessels/{mmsi}", id="selected-link"),
             html.Div(
                 t("map.track_points", count=len(track), hours=int(TRACK_HOURS)),
                 className="track-note",

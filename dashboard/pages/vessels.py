@@ -121,7 +121,7 @@ def vessel_results(vessels: Sequence[Vessel]) -> list[Any]:
             html.Li(
                 className="vessel-result",
                 children=[
-                    dcc.Link(name, href=f"/vessels/{vessel.mmsi}"),
+                    html.A(name, href=f"/vessels/{vessel.mmsi}"),
                     html.Span(" · ".join(extra), className="vessel-ids"),
                     html.Span(
                         t("map.hover.last_seen", time=format_wib(vessel.last_seen)),
@@ -193,7 +193,7 @@ def _search_layout(request: PageRequest) -> Any:
 
 def _detail_layout(request: PageRequest, mmsi: int) -> Any:
     context = request.context
-    back = dcc.Link(t("vessel.back"), href="/vessels", className="back-link")
+    back = html.A(t("vessel.back"), href="/vessels", className="back-link")
     try:
         vessel = context.store.vessel(mmsi)
         track: list[PositionReport] = []
