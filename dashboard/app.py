@@ -52,6 +52,7 @@ from pantaulaut.dashboard.pages import (
     discover,
     find_page,
 )
+from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.geofence.zones import ZoneSet
 from pantaulaut.model import Alert, Severity
 from pantaulaut.store.base import Accounts, Store
@@ -305,7 +306,7 @@ def _alert_item(alert: Alert) -> Any:
     if alert.zone:
         details.append(html.Div(t("map.zone", zone=alert.zone), className="zone"))
     if alert.summary:
-        details.append(html.Div(alert.summary, className="summary"))
+        details.append(html.Div(alert_summary(alert), className="summary"))
     if alert.count > 1 and alert.updated is not None:
         details.append(
             html.Div(

@@ -43,6 +43,7 @@ from pantaulaut.dashboard.i18n import (
     severity_text,
     t,
 )
+from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.geofence.zones import Zone, ZoneSet
 from pantaulaut.model import Alert, PositionReport, Severity, Vessel
 from pantaulaut.store.base import Store
@@ -1229,7 +1230,7 @@ def _alert_hover(alert: Alert) -> str:
     esc = html.escape
     parts = [
         _alert_line(alert),
-        esc(alert.summary),
+        esc(alert_summary(alert)),
         esc(t("map.hover.since", time=format_wib(alert.time))),
     ]
     if alert.zone:

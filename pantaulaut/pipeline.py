@@ -437,6 +437,11 @@ class Pipeline:
         if self._near_berth(finding.time, mmsi, finding.partner):
             zone_kinds = zone_kinds | {BERTH}
         vessel = self.vessels.get(mmsi) if mmsi is not None else None
+        detail = finding.detail
+        other = self.vessels.get(finding.partner) if finding.partner else None
+        if other is not None and other.name:
+            # The desk names both vessels of a pair in its own words.
+            detail = {**detail, "other_name": other.name}
         lat, lon = finding.lat_deg, finding.lon_deg
         if (lat is None or lon is None) and vessel is not None:
             lat, lon = vessel.lat_deg, vessel.lon_deg
@@ -453,7 +458,7 @@ class Pipeline:
             evidence=list(finding.evidence),
             severity=finding.severity,
             partner=finding.partner,
-            detail=finding.detail,
+            detail=detail,
             zone_kinds=zone_kinds,
         )
         if change is not None:

@@ -43,6 +43,7 @@ from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
 from pantaulaut.dashboard.i18n import has, kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
+from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
 from pantaulaut.model import Alert, AlertKind, AlertState, Severity
@@ -261,7 +262,7 @@ def alert_detail(alert: Alert | None) -> Any:
     return html.Div(
         className=f"inbox-alert sev-{alert.severity.value}",
         children=[
-            html.H3(alert.summary or kind_text(alert.kind.value)),
+            html.H3(alert_summary(alert) or kind_text(alert.kind.value)),
             html.Dl(items, className="inbox-facts"),
             html.H4(t("inbox.audit_title")),
             html.Table(

@@ -28,6 +28,7 @@ from pantaulaut.dashboard.figures import (
 )
 from pantaulaut.dashboard.i18n import kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
+from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.errors import PantaulautError
 from pantaulaut.model import Alert, AlertState, PositionReport, Vessel
 
@@ -271,7 +272,7 @@ def _alert_row(alert: Alert) -> Any:
             html.Span(f" {kind_text(alert.kind.value)} ", className="kind"),
             html.Span(format_wib(alert.time), className="time"),
             html.Span(f" · {t(f'vessel.state.{alert.state.value}')}"),
-            html.Div(alert.summary, className="summary"),
+            html.Div(alert_summary(alert), className="summary"),
         ],
     )
 
