@@ -204,6 +204,9 @@ def test_an_operator_acknowledges_then_resolves_and_the_trail_shows_both(
         20,
         "the alert's details",
     )
+    # The beacon's alert leads to its page, where its track is.
+    link = browser.find_element(By.ID, "inbox-vessel-link")
+    assert "/vessels/97" in (link.get_attribute("href") or "")
     browser.find_element(By.ID, "inbox-note").send_keys("KN SAR Kalianget dikirim")
     click(browser, "#inbox-acknowledge")
     wait_for(
@@ -223,6 +226,14 @@ def test_an_operator_acknowledges_then_resolves_and_the_trail_shows_both(
     assert trail.index(("acknowledged", OPERATOR)) < trail.index(("resolved", OPERATOR))
     detail = browser.find_element(By.CSS_SELECTOR, f'[data-alert="{alert_id}"]')
     assert detail.get_attribute("data-state") == "resolved"
+    # A resolved alert takes no more acts: the buttons say so before the
+    # server would.
+    assert {
+        button.get_attribute("id"): button.value_of_css_property("pointer-events")
+        for button in browser.find_elements(By.CSS_SELECTOR, "#inbox-controls button")
+    } == dict.fromkeys(
+        ["inbox-acknowledge", "inbox-comment", "inbox-resolve", "inbox-assign"], "none"
+    )
     # Resolved alerts leave the default list (open and acknowledged).
     wait_for(
         lambda: (

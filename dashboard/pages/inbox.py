@@ -231,11 +231,14 @@ def alert_detail(alert: Alert | None) -> Any:
     """The selected alert's details and its audit trail."""
     if alert is None:
         return html.P(t("inbox.select"), className="inbox-hint")
-    facts: list[tuple[str, str]] = [
+    vessel: Any = _vessel(alert)
+    if alert.mmsi is not None:
+        vessel = html.A(vessel, href=f"/vessels/{alert.mmsi}", id="inbox-vessel-link")
+    facts: list[tuple[str, Any]] = [
         ("inbox.field_kind", kind_text(alert.kind.value)),
         ("inbox.field_severity", severity_text(alert.severity.value)),
         ("inbox.field_state", _text("inbox.state", alert.state.value)),
-        ("inbox.field_vessel", _vessel(alert)),
+        ("inbox.field_vessel", vessel),
         ("inbox.field_time", format_wib(alert.time)),
         ("inbox.field_updated", format_wib(alert.updated)),
     ]
