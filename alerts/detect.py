@@ -162,6 +162,20 @@ class Detectors:
         self._live[mmsi] = update.vessel
         return out
 
+    def on_copy(self, message: AisMessage, clock: datetime) -> list[Finding]:
+        """A copy of a message another station was first to deliver.
+
+        The vessel is not judged again, but the station that heard the copy
+        is alive and covers where the vessel is: its rate and its coverage
+        would otherwise look thinner than they are, and a station whose
+        every vessel is also heard by a neighbour would seem down.
+        """
+        if self.only_pairs:
+            return []
+        out = self.stations.on_message(message.station, message.time, clock)
+        self.gaps.on_copy(message.mmsi, message.station, message.time)
+        return out
+
     def on_tick(self, now: datetime) -> list[Finding]:
         """Findings of the time-based and pair detectors at ``now``."""
         if self.only_pairs:

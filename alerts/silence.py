@@ -422,21 +422,38 @@ class GapWatch:
         self._queue(mmsi, heard, now + timedelta(seconds=_RECHECK_S))
         return None
 
+    def on_copy(self, mmsi: int, station: str, time: datetime) -> None:
+        """Another station heard a message of a vessel already noted.
+
+        It covers the vessel's last position, and the vessel counts as
+        heard by it (for the coverage of a later silence).
+        """
+        heard = self._vessels.get(mmsi)
+        if heard is None:
+            return
+        heard.stations[station] = max(heard.stations.get(station, time), time)
+        self._cover_cell(station, heard.lat_deg, heard.lon_deg, mmsi, time)
+
     def _cover(self, fix: PositionReport) -> None:
-        cy, cx = cell_of(fix.lat_deg, fix.lon_deg, self.s.gap_coverage_deg)
-        key = (fix.station, cy, cx)
+        self._cover_cell(fix.station, fix.lat_deg, fix.lon_deg, fix.mmsi, fix.time)
+
+    def _cover_cell(
+        self, station: str, lat_deg: float, lon_deg: float, mmsi: int, time: datetime
+    ) -> None:
+        cy, cx = cell_of(lat_deg, lon_deg, self.s.gap_coverage_deg)
+        key = (station, cy, cx)
         cell = self._cells.get(key)
         if cell is None:
-            self._cells[key] = (fix.time, fix.mmsi, None)
+            self._cells[key] = (time, mmsi, None)
             return
-        last, mmsi, other = cell
-        if fix.mmsi == mmsi:
-            if fix.time > last:
-                self._cells[key] = (fix.time, mmsi, other)
-        elif fix.time >= last:
-            self._cells[key] = (fix.time, fix.mmsi, last)
-        elif other is None or fix.time > other:
-            self._cells[key] = (last, mmsi, fix.time)
+        last, who, other = cell
+        if mmsi == who:
+            if time > last:
+                self._cells[key] = (time, who, other)
+        elif time >= last:
+            self._cells[key] = (time, mmsi, last)
+        elif other is None or time > other:
+            self._cells[key] = (last, who, time)
 
     def _heard_near(
         self, station: str, heard: _Heard, mmsi: int, after: datetime

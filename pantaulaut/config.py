@@ -44,6 +44,9 @@ __all__ = [
 ENV_PREFIX = "PANTAULAUT_"
 _MAX_LIST_INDEX = 999
 _INGEST_CEILINGS = {"max_line_chars": 1_048_576, "max_pending_fragments": 1_000_000}
+# Copies of one transmission arrive within seconds; a longer window only
+# holds more messages in memory (every message of the window is kept).
+_MAX_DUPLICATE_WINDOW_S = 120.0
 SOURCE_KINDS = ("tcp-client", "tcp-server", "udp", "file", "mqtt")
 ROLES = ("all", "router", "worker", "pairs")
 # More partitions than this would be more workers than one regency's traffic
@@ -137,6 +140,7 @@ class IngestConfig:
     batch_size: int = 5000
     flush_interval_s: float = 1.0
     keep_messages: bool = True
+    duplicate_window_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +538,13 @@ def _check_section(name: str, section: Any) -> None:
                 raise ConfigError(
                     f"ingest.{key}", getattr(section, key), "a number above 0"
                 )
+        window_s = section.duplicate_window_s
+        if not 0 <= window_s <= _MAX_DUPLICATE_WINDOW_S:
+            raise ConfigError(
+                "ingest.duplicate_window_s",
+                window_s,
+                f"seconds from 0 (no de-duplication) to {_MAX_DUPLICATE_WINDOW_S:g}",
+            )
         # The bounds are what keeps memory bounded against a hostile sender.
         for key, most in _INGEST_CEILINGS.items():
             if getattr(section, key) > most:

@@ -41,6 +41,7 @@ from pantaulaut.geofence.rules import (
 )
 from pantaulaut.geofence.zones import Zone, ZoneSet, ZoneTracker
 from pantaulaut.ingest.assembly import Assembler
+from pantaulaut.ingest.duplicates import DuplicateFilter
 from pantaulaut.ingest.stream import AisMessage, AisStream, Rejection
 from pantaulaut.model import AlertKind, Severity, StoredMessage, Vessel
 from pantaulaut.store.base import Batch, Store
@@ -64,6 +65,8 @@ class PipelineSettings:
         max_line_chars: Longer lines are rejected.
         batch_size: Records buffered before a write to the store.
         keep_messages: Store every decoded message with its raw sentences.
+        duplicate_window_s: Copies of one message heard by several stations
+            within this many seconds are applied once (0: every copy).
         detectors: Thresholds of the detectors.
         lifecycle: Hysteresis, cooldown and suppression of alerts.
         port_calls: Hysteresis of arrivals and departures at harbours.
@@ -78,6 +81,7 @@ class PipelineSettings:
     max_line_chars: int = 4096
     batch_size: int = 5000
     keep_messages: bool = True
+    duplicate_window_s: float = 10.0
     detectors: DetectorSettings = field(default_factory=DetectorSettings)
     lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
     port_calls: PortCallSettings = field(default_factory=PortCallSettings)
@@ -121,6 +125,7 @@ class Pipeline:
             on_reject=on_reject,
             max_line_chars=self.settings.max_line_chars,
         )
+        self.copies = DuplicateFilter(self.settings.duplicate_window_s)
         self.vessels = VesselRegistry()
         self.zones = ZoneTracker(zones)
         self.port_calls = PortCallTracker(zones, self.settings.port_calls)
@@ -200,6 +205,11 @@ class Pipeline:
         station = message.station
         if self.clock is None or message.time > self.clock:
             self.clock = message.time
+        if self._is_copy(message):
+            for finding in self.detectors.on_copy(message, self.clock):
+                self._apply(finding)
+            self._after(message, self.clock)
+            return
         update = self.vessels.update(payload, message.time, station, message.own_ship)
         vessel = update.vessel
         if not self._pairs_only:
@@ -231,10 +241,20 @@ class Pipeline:
             )
         for finding in self.detectors.on_message(message, update, self.clock):
             self._apply(finding)
+        self._after(message, self.clock)
+
+    def _is_copy(self, message: AisMessage) -> bool:
+        """Whether another station already delivered this transmission."""
+        parts = message.sentences
+        bits = "".join(s.payload for s in parts)
+        return self.copies.is_copy(bits, parts[-1].fill_bits, message.time)
+
+    def _after(self, message: AisMessage, clock: datetime) -> None:
+        """Run the time-based detectors when the data clock has moved on."""
         if self._pairs_only:
             self._catch_up(self._watermark(message))
-        elif self._next_tick is None or self.clock >= self._next_tick:
-            self._tick(self.clock)
+        elif self._next_tick is None or clock >= self._next_tick:
+            self._tick(clock)
 
     def _catch_up(self, now: datetime) -> None:
         """Tick at every step the watermark passed (pairs duty).
@@ -571,6 +591,8 @@ class Pipeline:
             "rejected": dict(sorted(self.stream.rejected.items())),
             "warnings": dict(sorted(self.stream.warnings.items())),
             "vessels": len(self.vessels),
+            # Messages that were copies of one already applied (other stations).
+            "duplicates": self.copies.copies,
             "alerts": dict(sorted(self.alert_counts.items())),
             "alert_log": self.alert_log,
             "seconds": round(_time.perf_counter() - self._started, 3),

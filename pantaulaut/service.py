@@ -100,6 +100,7 @@ def pipeline_for(
         max_line_chars=ingest.max_line_chars,
         batch_size=ingest.batch_size,
         keep_messages=ingest.keep_messages,
+        duplicate_window_s=ingest.duplicate_window_s,
         detectors=config.alerts.detectors,
         lifecycle=config.alerts.lifecycle,
         duty=_duty(config),

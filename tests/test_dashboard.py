@@ -369,7 +369,7 @@ def test_alert_list_puts_critical_first(snapshot: DeskSnapshot) -> None:
     assert "CRITICAL" in text
     assert f"MMSI {SART}" in text
     assert "2026-06-17 07:05 WIB" in text
-    assert "AIS-SART 970123456 is transmitting: distress" in text
+    assert f"MMSI {SART} is transmitting: distress (AIS-SART)" in text
     entry = next(i for i in items if getattr(i, "data-kind") == "zone_entry")
     entry_text = json.dumps(
         entry.to_plotly_json(), default=lambda c: c.to_plotly_json()

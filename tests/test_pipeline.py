@@ -30,11 +30,19 @@ HARBOUR = Zone(
 )
 
 
+TIME_STAMPED = frozenset({1, 2, 3, 9, 18, 19, 21})
+
+
 def lines_for(
     data: dict[str, Any], seconds: int = 0, station: str = "SMP-T"
 ) -> list[str]:
     tag = f"s:{station},c:{int((T0 + timedelta(seconds=seconds)).timestamp())}"
     prefix = f"\\{tag}*{nmea_checksum(tag):02X}\\"
+    if data["type"] in TIME_STAMPED:
+        # Each report carries the UTC second it was made (ITU-R M.1371-5,
+        # "time stamp"): two reports differ even where the vessel has not
+        # moved, as they do at sea, and only copies of one report match.
+        data = {"second": (T0 + timedelta(seconds=seconds)).second, **data}
     sentences = encode_dict(data, "AI", "VDM", "B")
     return [prefix + s for s in sentences]
 
