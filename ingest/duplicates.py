@@ -24,6 +24,9 @@ __all__ = ["DuplicateFilter"]
 # a vessel's own reports repeat their bits only minutes apart (a moored
 # class A every 3 min, static data every 6 min).
 DEFAULT_WINDOW_S = 10.0
+# Data time may run backwards (a station's backlog after an outage), when
+# nothing ages out; the oldest remembered go first past this many.
+MAX_REMEMBERED = 100_000
 
 
 class DuplicateFilter:
@@ -32,10 +35,14 @@ class DuplicateFilter:
     Args:
         window_s: How far apart in data time two copies may be. 0 turns
             the filter off.
+        max_remembered: Most messages held at once, whatever their times.
     """
 
-    def __init__(self, window_s: float = DEFAULT_WINDOW_S) -> None:
+    def __init__(
+        self, window_s: float = DEFAULT_WINDOW_S, max_remembered: int = MAX_REMEMBERED
+    ) -> None:
         self.window = timedelta(seconds=window_s)
+        self.max_remembered = max_remembered
         self._seen: OrderedDict[tuple[str, int], datetime] = OrderedDict()
         self.copies = 0
 
@@ -57,6 +64,8 @@ class DuplicateFilter:
             return True
         self._seen[key] = time
         self._seen.move_to_end(key)
+        if len(self._seen) > self.max_remembered:
+            self._seen.popitem(last=False)
         return False
 
     def _forget(self, now: datetime) -> None:

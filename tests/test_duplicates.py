@@ -88,6 +88,14 @@ def test_old_messages_are_forgotten() -> None:
     assert len(copies) <= 11
 
 
+def test_a_backlog_running_backwards_stays_bounded() -> None:
+    copies = DuplicateFilter(10.0, max_remembered=100)
+    copies.is_copy("now", 0, T0)
+    for n in range(1000):
+        copies.is_copy(f"backlog{n}", 0, T0 - timedelta(hours=1) + timedelta(seconds=n))
+    assert len(copies) <= 100
+
+
 def test_two_stations_hearing_one_vessel_give_one_track() -> None:
     lines = []
     for n in range(6):
