@@ -554,3 +554,49 @@ def test_the_alert_book_records_assignments_and_comments_in_the_trail() -> None:
     book.resolve(ident, later, "sari")
     with pytest.raises(KeyError):
         book.comment(ident, later, "sari", "after the end")
+
+
+def test_the_cap_web_address_opens_the_alert_in_the_inbox(live: Live) -> None:
+    # Regression: CAP messages sent 112 to <web_base_url>/alerts/<id>, which
+    # the desk did not serve; a call-taker following it got "not found".
+    from urllib.parse import urlsplit
+
+    from conftest import add_desk_user, login_test_client
+
+    from pantaulaut.alerts.cap import alert_url
+    from pantaulaut.dashboard.app import create_app
+
+    (sart,) = live.store.alerts()
+    app = create_app(live.store, Config(), ZoneSet([]), desk_actions=live.actions)
+    add_desk_user(live.store, "desk-viewer", role="viewer")
+    client = app.server.test_client()
+    path = urlsplit(alert_url("https://desk.sumenep.example", sart.id)).path
+    assert client.get(path).status_code in (302, 401)  # the log-in comes first
+    login_test_client(client, "desk-viewer")
+
+    answer = client.get(path)
+    assert answer.status_code == 302
+    target = answer.headers["Location"]
+    assert target == f"/inbox?alert={sart.id}"
+
+    # The inbox opened at that address has the alert selected, and shows it.
+    page = client.post(
+        "/_dash-update-component",
+        json={
+            "output": "..page.children...nav.children...counts.className..",
+            "outputs": [
+                {"id": "page", "property": "children"},
+                {"id": "nav", "property": "children"},
+                {"id": "counts", "property": "className"},
+            ],
+            "inputs": [
+                {"id": "url", "property": "pathname", "value": "/inbox"},
+                {"id": "url", "property": "search", "value": f"?alert={sart.id}"},
+            ],
+            "changedPropIds": ["url.pathname"],
+        },
+    )
+    assert page.status_code == 200
+    assert f'"id":"inbox-selected","data":"{sart.id}"' in page.get_data(
+        as_text=True
+    ).replace(" ", "")

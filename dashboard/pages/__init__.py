@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import dash
 
@@ -32,6 +33,7 @@ __all__ = [
     "DeskContext",
     "Page",
     "PageRequest",
+    "alert_link",
     "discover",
     "find_page",
 ]
@@ -151,3 +153,8 @@ def find_page(pages: Sequence[Page], path: str) -> tuple[Page, str] | None:
             if best is None or len(base) > len("/" + best[0].path.strip("/")):
                 best = (page, rest)
     return best
+
+
+def alert_link(alert_id: str) -> str:
+    """The inbox with one alert selected (the pages that name an alert link here)."""
+    return f"/inbox?alert={quote(alert_id, safe='')}"

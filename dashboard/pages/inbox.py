@@ -15,6 +15,10 @@ controls, and the server refuses an act from them whatever the browser
 sends. A dashboard without a pipeline in its process refuses every act with
 a message saying why.
 
+``/alerts/<id>``, the address every CAP message gives in its ``web``
+element, opens the inbox with that alert selected (``/inbox?alert=<id>``),
+whatever its state; the vessel page links its alerts the same way.
+
 A critical alert that nobody has acknowledged yet makes a red banner flash
 above the list and its row's badge blink. It also plays a short tone, once
 per new alert, after the operator has switched the sound on with the
@@ -36,13 +40,15 @@ from datetime import datetime
 from typing import Any
 
 import dash
+import flask
 from dash import ALL, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
 from pantaulaut.dashboard.i18n import has, kind_text, severity_text, t
-from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
+from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest, alert_link
 from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
@@ -407,7 +413,11 @@ def layout(request: PageRequest) -> Any:
                 ],
             ),
             html.Audio(id="inbox-tone", src=_asset_url(TONE_FILE), preload="auto"),
-            dcc.Store(id="inbox-selected", storage_type="memory"),
+            dcc.Store(
+                id="inbox-selected",
+                storage_type="memory",
+                data=request.query.get("alert") or None,
+            ),
             dcc.Store(id="inbox-changed", storage_type="memory", data=0),
             dcc.Store(id="inbox-critical-ids", storage_type="memory", data=[]),
             dcc.Store(id="inbox-sound-on", storage_type="session", data=False),
@@ -469,8 +479,19 @@ _DONE = {
 }
 
 
+ALERT_PATH = "/alerts/<alert_id>"
+
+
 def register(app: dash.Dash, context: DeskContext) -> None:
-    """The list's refresh, the selection, the acts and the sound."""
+    """The list's refresh, the selection, the acts, the sound and the links."""
+
+    def open_alert(alert_id: str) -> WerkzeugResponse:
+        # Behind the log-in like every route; the target is always this desk.
+        root = flask.request.script_root
+        return flask.redirect(root + alert_link(alert_id), code=302)
+
+    if "pantaulaut_alert_link" not in app.server.view_functions:
+        app.server.add_url_rule(ALERT_PATH, "pantaulaut_alert_link", open_alert)
 
     @app.callback(
         Output("inbox-list", "children"),

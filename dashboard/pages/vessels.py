@@ -27,7 +27,7 @@ from pantaulaut.dashboard.figures import (
     vessel_slots,
 )
 from pantaulaut.dashboard.i18n import kind_text, severity_text, t
-from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest
+from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest, alert_link
 from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.errors import PantaulautError
 from pantaulaut.model import Alert, AlertState, PositionReport, Vessel
@@ -269,7 +269,13 @@ def _alert_row(alert: Alert) -> Any:
         className=f"vessel-alert sev-{alert.severity.value}",
         children=[
             html.Span(severity_text(alert.severity.value), className="badge"),
-            html.Span(f" {kind_text(alert.kind.value)} ", className="kind"),
+            " ",
+            html.A(
+                kind_text(alert.kind.value),
+                href=alert_link(alert.id),
+                className="kind",
+            ),
+            " ",
             html.Span(format_wib(alert.time), className="time"),
             html.Span(f" · {t(f'vessel.state.{alert.state.value}')}"),
             html.Div(alert_summary(alert), className="summary"),
