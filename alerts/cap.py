@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from pantaulaut.alerts.wording import summary_in
 from pantaulaut.model import Alert, AlertKind, Severity
 
 __all__ = [
@@ -684,8 +685,10 @@ def _description(message: CapMessage, english: bool) -> str:
     alert = message.alert
     lines = []
     if alert.summary:
-        # Summaries are written by the detectors, in English.
-        lines.append(alert.summary if english else f"Ringkasan: {alert.summary}")
+        # The detectors write in English; the Indonesian block says the same
+        # in Indonesian, filled in from the figures they recorded.
+        summary = alert.summary if english else summary_in(alert, "id")
+        lines.append(summary if english else f"Ringkasan: {summary}")
     if english:
         lines.append(f"First observed: {_wib(alert.time, True)}")
     else:

@@ -44,7 +44,14 @@ from pantaulaut.dashboard.figures import (
     zone_overlay,
     zoom_from_relayout,
 )
-from pantaulaut.dashboard.i18n import LANGUAGES, has, kind_text, severity_text, t
+from pantaulaut.dashboard.i18n import (
+    LANGUAGES,
+    alert_summary,
+    has,
+    kind_text,
+    severity_text,
+    t,
+)
 from pantaulaut.dashboard.pages import (
     DeskContext,
     Page,
@@ -52,7 +59,6 @@ from pantaulaut.dashboard.pages import (
     discover,
     find_page,
 )
-from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.geofence.zones import ZoneSet
 from pantaulaut.model import Alert, Severity
 from pantaulaut.store.base import Accounts, Store

@@ -37,13 +37,13 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from pantaulaut.dashboard.i18n import (
+    alert_summary,
     catalogue,
     current_language,
     kind_text,
     severity_text,
     t,
 )
-from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.geofence.zones import Zone, ZoneSet
 from pantaulaut.model import Alert, PositionReport, Severity, Vessel
 from pantaulaut.store.base import Store

@@ -24,12 +24,15 @@ from urllib.parse import urlsplit
 import flask
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from pantaulaut.alerts.wording import summary_in
 from pantaulaut.errors import CatalogueError
+from pantaulaut.model import Alert
 
 __all__ = [
     "COOKIE",
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "alert_summary",
     "catalogue",
     "current_language",
     "has",
@@ -122,6 +125,15 @@ def kind_text(kind: str) -> str:
     read its name in their language. Every kind has one in each catalogue.
     """
     return t(f"common.kind.{kind}")
+
+
+def alert_summary(alert: Alert) -> str:
+    """An alert's one-line summary in the desk's language.
+
+    See :mod:`pantaulaut.alerts.wording`; the detector's English line stays
+    in CAP's ``en-US`` block and in the logs.
+    """
+    return summary_in(alert, current_language())
 
 
 def severity_text(severity: str) -> str:

@@ -384,3 +384,19 @@ def test_desk_acts_read_as_words_in_both_languages(
     descriptions = " ".join(text(root, "cap:info/cap:description"))
     assert english in descriptions
     assert indonesian in descriptions
+
+
+def test_the_indonesian_block_says_the_summary_in_indonesian() -> None:
+    # Regression: the id-ID description carried the detector's English line.
+    alert = alert_of(
+        AlertKind.AIS_GAP,
+        summary="525000001 silent for 12.0 min at sea (expected a report every 10 s)",
+        detail={"silent_s": 720, "expected_s": 10, "coverage": "confirmed"},
+    )
+    root = ET.fromstring(to_xml(message(alert), SETTINGS))
+    indonesian, english = text(root, "cap:info/cap:description")
+    assert "Ringkasan: KM BAHARI TEST (MMSI 525000001) tidak terdengar 12.0 menit" in (
+        indonesian
+    )
+    assert "silent for" not in indonesian
+    assert alert.summary in english

@@ -153,8 +153,9 @@ def test_times_are_shown_in_wib_with_the_date() -> None:
 
 def test_the_catalogues_are_installed_with_the_package() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    data = project["tool"]["setuptools"]["package-data"]["pantaulaut.dashboard"]
-    assert "locales/*.json" in data
+    data = project["tool"]["setuptools"]["package-data"]
+    assert "locales/*.json" in data["pantaulaut.dashboard"]
+    assert "locales/*.json" in data["pantaulaut.alerts"]  # alert wording
 
 
 def test_every_alert_kind_has_a_name_in_both_languages() -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from pantaulaut.alerts.book import AlertChange
 from pantaulaut.alerts.incidents import create_incident
-from pantaulaut.dashboard.i18n import LANGUAGES, catalogue
-from pantaulaut.dashboard.summaries import alert_summary
+from pantaulaut.alerts.wording import LANGUAGES as WORDING_LANGUAGES
+from pantaulaut.alerts.wording import wording
+from pantaulaut.dashboard.i18n import LANGUAGES, alert_summary
 from pantaulaut.evaluate import default_scenarios
 from pantaulaut.geofence.zones import load_zones
 from pantaulaut.model import Alert, AlertKind, Severity
@@ -58,10 +59,21 @@ def language(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
 
 
+def test_both_wordings_hold_the_same_keys_and_fields() -> None:
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    indonesian, english = wording("id"), wording("en")
+    assert indonesian.keys() == english.keys()
+    for key, text in indonesian.items():
+        assert fields(text) == fields(english[key]), key
+    assert LANGUAGES == WORDING_LANGUAGES
+
+
 def test_every_alert_kind_has_a_summary_in_both_languages() -> None:
     for language in LANGUAGES:
-        texts = catalogue(language)
-        missing = [k for k in AlertKind if f"common.summary.{k.value}" not in texts]
+        texts = wording(language)
+        missing = [k for k in AlertKind if f"summary.{k.value}" not in texts]
         assert not missing, (language, missing)
 
 
@@ -72,7 +84,7 @@ def test_every_scenario_alert_reads_in_the_desk_language(
     assert len(kinds) >= 15, kinds
     for alert in scenario_alerts:
         text = alert_summary(alert)
-        template = catalogue(language)[f"common.summary.{alert.kind.value}"]
+        template = wording(language)[f"summary.{alert.kind.value}"]
         # The catalogue's words are there, so the text was filled in rather
         # than left as the detector's English.
         pieces = [piece for piece, _, _, _ in string.Formatter().parse(template)]

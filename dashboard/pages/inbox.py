@@ -47,9 +47,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
-from pantaulaut.dashboard.i18n import has, kind_text, severity_text, t
+from pantaulaut.dashboard.i18n import alert_summary, has, kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest, alert_link
-from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
 from pantaulaut.model import Alert, AlertKind, AlertState, Severity

@@ -26,9 +26,8 @@ from pantaulaut.dashboard.figures import (
     type_text,
     vessel_slots,
 )
-from pantaulaut.dashboard.i18n import kind_text, severity_text, t
+from pantaulaut.dashboard.i18n import alert_summary, kind_text, severity_text, t
 from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest, alert_link
-from pantaulaut.dashboard.summaries import alert_summary
 from pantaulaut.errors import PantaulautError
 from pantaulaut.model import Alert, AlertState, PositionReport, Vessel
 
