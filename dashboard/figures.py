@@ -45,7 +45,7 @@ from pantaulaut.dashboard.i18n import (
     t,
 )
 from pantaulaut.geofence.zones import Zone, ZoneSet
-from pantaulaut.model import Alert, PositionReport, Severity, Vessel
+from pantaulaut.model import Alert, AlertState, PositionReport, Severity, Vessel
 from pantaulaut.store.base import Store
 
 __all__ = [
@@ -80,6 +80,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Alerts the map and its list show: all not yet resolved.
+ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
 
 WIB = timezone(timedelta(hours=7), "WIB")
 """Western Indonesian Time, the desk's clock (UTC+7, no daylight saving)."""
@@ -327,7 +330,9 @@ def load_view(
 ) -> DeskSnapshot:
     """Like :func:`load_snapshot`, with only the vessels inside ``bbox``.
 
-    Every open alert is read (the alert list shows them all); the store
+    Every alert not yet resolved is read, acknowledged ones too: a beacon
+    someone is dealing with still transmits and must still stand out (the
+    alert list shows them all, as the inbox does by default); the store
     filters the vessels to the box, so a view of one harbour reads only its
     vessels.
 
@@ -344,7 +349,7 @@ def load_view(
     """
     newest = store.vessels(limit=1)
     latest = newest[0].last_seen if newest else None
-    alerts = sorted_alerts(store.alerts(limit=alert_limit))
+    alerts = sorted_alerts(store.alerts(states=ACTIVE_STATES, limit=alert_limit))
     if latest is None:
         return DeskSnapshot([], alerts, None, None)
     since = latest - timedelta(minutes=recent_minutes)

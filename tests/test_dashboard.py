@@ -636,3 +636,31 @@ def test_refresh_survives_a_store_failure(
     assert set(result) == {"counts"}  # map and alerts keep what they show
     assert "store unavailable" in json.dumps(result)
     assert "cannot read the store" in caplog.text
+
+
+def test_the_map_keeps_acknowledged_alerts_and_leaves_resolved_ones() -> None:
+    # Regression: acknowledging a still-transmitting SART took it off the map
+    # and made the map's count disagree with the inbox's.
+    from pantaulaut.model import Alert, AlertKind, AlertState
+    from pantaulaut.store.base import Batch
+
+    store = SqliteStore(":memory:")
+    batch = Batch()
+    for ident, state in (
+        ("open", AlertState.OPEN),
+        ("taken", AlertState.ACKNOWLEDGED),
+        ("done", AlertState.RESOLVED),
+    ):
+        batch.alerts[ident] = Alert(
+            id=ident,
+            kind=AlertKind.SART_ACTIVE,
+            severity=Severity.CRITICAL,
+            time=datetime(2026, 6, 17, tzinfo=UTC),
+            mmsi=970_000_001,
+            state=state,
+        )
+    store.write(batch)
+    snapshot = load_snapshot(store, recent_minutes=60)
+    assert {a.id for a in snapshot.alerts} == {"open", "taken"}
+    texts = json.dumps([c.to_plotly_json() for c in header_counts(snapshot)])
+    assert "2 open alerts (2 critical)" in texts
