@@ -272,7 +272,9 @@ class DeskActions:
 def _named(alert_id: str, value: str, what: str) -> str:
     text = value.strip()
     if not text:
-        raise DeskActionError(alert_id, "invalid", f"the {what} must not be empty")
+        raise DeskActionError(
+            alert_id, f"empty_{what}", f"the {what} must not be empty"
+        )
     return text
 
 

@@ -96,9 +96,11 @@ class DeskActionError(PantaulautError):
     Attributes:
         alert_id: The alert acted on.
         reason: ``unknown_alert`` (not open, or never existed),
-            ``not_allowed`` (such as acknowledging twice), ``invalid`` (an
-            empty name or text), ``unavailable`` (no pipeline runs in this
-            process) or ``timeout`` (the pipeline did not answer in time).
+            ``not_allowed`` (such as acknowledging twice), ``empty_actor``,
+            ``empty_assignee`` or ``empty_comment`` (a name or text left
+            empty), ``unknown_user`` (an assignee with no desk account),
+            ``unavailable`` (no pipeline runs in this process) or
+            ``timeout`` (the pipeline did not answer in time).
     """
 
     def __init__(self, alert_id: str, reason: str, message: str) -> None:

@@ -24,6 +24,7 @@ from pyais.encode import encode_dict
 
 from pantaulaut.alerts.book import AlertChange
 from pantaulaut.config import Config
+from pantaulaut.dashboard.i18n import catalogue
 from pantaulaut.dashboard.pages.exports import ExportRequest, parse_request
 from pantaulaut.dashboard.pages.inbox import (
     TONE_FILE,
@@ -169,15 +170,21 @@ def test_an_unknown_or_resolved_alert_is_refused_with_its_id(live: Live) -> None
 
 
 @pytest.mark.parametrize(
-    ("verb", "args"),
-    [("assign", ("sari", "  ")), ("comment", ("sari", "")), ("acknowledge", ("", ""))],
+    ("verb", "args", "reason"),
+    [
+        ("assign", ("sari", "  "), "empty_assignee"),
+        ("comment", ("sari", ""), "empty_comment"),
+        ("acknowledge", ("", ""), "empty_actor"),
+    ],
 )
 def test_empty_names_and_texts_are_refused_before_reaching_the_pipeline(
-    live: Live, verb: str, args: tuple[str, str]
+    live: Live, verb: str, args: tuple[str, str], reason: str
 ) -> None:
     with pytest.raises(DeskActionError) as refused:
         getattr(live.actions, verb)(live.alert_id, *args)
-    assert refused.value.reason == "invalid"
+    assert refused.value.reason == reason
+    # The desk has a sentence for it in each language.
+    assert f"inbox.refused_{reason}" in catalogue("id")
     (seen,) = live.stored(AlertState.OPEN)
     assert len(seen.history) == 1
 
@@ -382,30 +389,32 @@ def test_the_export_period_is_read_in_wib_and_checked() -> None:
 # --- the act callback on the server ---------------------------------------------
 
 
-def _act_payload(alert_id: str) -> dict[str, Any]:
+def _act_payload(
+    alert_id: str, button: str = "inbox-acknowledge", assignee: str | None = None
+) -> dict[str, Any]:
     outputs = [
         {"id": "inbox-feedback", "property": "children"},
         {"id": "inbox-feedback", "property": "className"},
         {"id": "inbox-changed", "property": "data"},
         {"id": "inbox-note", "property": "value"},
+        {"id": "inbox-assignee", "property": "value"},
     ]
+    buttons = ("inbox-acknowledge", "inbox-assign", "inbox-comment", "inbox-resolve")
     return {
         "output": "..inbox-feedback.children...inbox-feedback.className..."
-        "inbox-changed.data...inbox-note.value..",
+        "inbox-changed.data...inbox-note.value...inbox-assignee.value..",
         "outputs": outputs,
         "inputs": [
-            {"id": "inbox-acknowledge", "property": "n_clicks", "value": 1},
-            {"id": "inbox-assign", "property": "n_clicks", "value": 0},
-            {"id": "inbox-comment", "property": "n_clicks", "value": 0},
-            {"id": "inbox-resolve", "property": "n_clicks", "value": 0},
+            {"id": b, "property": "n_clicks", "value": int(b == button)}
+            for b in buttons
         ],
         "state": [
             {"id": "inbox-selected", "property": "data", "value": alert_id},
             {"id": "inbox-note", "property": "value", "value": "forged"},
-            {"id": "inbox-assignee", "property": "value", "value": None},
+            {"id": "inbox-assignee", "property": "value", "value": assignee},
             {"id": "inbox-changed", "property": "data", "value": 0},
         ],
-        "changedPropIds": ["inbox-acknowledge.n_clicks"],
+        "changedPropIds": [f"{button}.n_clicks"],
     }
 
 
@@ -600,3 +609,44 @@ def test_the_cap_web_address_opens_the_alert_in_the_inbox(live: Live) -> None:
     assert f'"id":"inbox-selected","data":"{sart.id}"' in page.get_data(
         as_text=True
     ).replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("assignee", "said"),
+    [
+        ("budi", "tidak ada pengguna meja bernama budi"),
+        ("  ", "ketik nama pengguna petugas"),
+    ],
+)
+def test_an_alert_is_assigned_only_to_a_desk_user(
+    live: Live, assignee: str, said: str
+) -> None:
+    from conftest import add_desk_user, login_test_client
+
+    from pantaulaut.dashboard.app import create_app
+    from pantaulaut.dashboard.pages.inbox import PAGE
+
+    app = create_app(
+        live.store, Config(), ZoneSet([]), desk_actions=live.actions, pages=[PAGE]
+    )
+    add_desk_user(live.store, "desk-operator", role="operator")
+    client = app.server.test_client()
+    login_test_client(client, "desk-operator")
+    payload = _act_payload(live.alert_id, "inbox-assign", assignee)
+    answer = client.post("/_dash-update-component", json=payload)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    feedback = json.loads(answer.get_data(as_text=True))["response"]["inbox-feedback"]
+    # In the desk's language, with no English detail mixed in.
+    assert said in feedback["children"]
+    assert "must not" not in feedback["children"]
+    (seen,) = live.stored(AlertState.OPEN)
+    assert "assignee" not in seen.detail
+
+    # A desk user's name is taken, and the field is emptied for the next.
+    payload = _act_payload(live.alert_id, "inbox-assign", "desk-operator")
+    answer = client.post("/_dash-update-component", json=payload)
+    body = json.loads(answer.get_data(as_text=True))["response"]
+    assert "ok" in body["inbox-feedback"]["className"]
+    assert body["inbox-assignee"]["value"] == ""
+    (seen,) = live.stored(AlertState.OPEN)
+    assert seen.detail["assignee"] == "desk-operator"

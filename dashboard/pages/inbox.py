@@ -37,7 +37,7 @@ import struct
 import wave
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import dash
 import flask
@@ -52,6 +52,7 @@ from pantaulaut.dashboard.pages import DeskContext, Page, PageRequest, alert_lin
 from pantaulaut.desk import ActionResult, refuse_unavailable
 from pantaulaut.errors import DeskActionError, PantaulautError
 from pantaulaut.model import Alert, AlertKind, AlertState, Severity
+from pantaulaut.store.base import Accounts
 
 __all__ = [
     "DEFAULT_STATES",
@@ -454,6 +455,7 @@ def _act(
     if actions is None:
         raise refuse_unavailable(alert_id)
     if verb == "assign":
+        _check_assignee(context, alert_id, text)
         result: ActionResult = actions.assign(alert_id, actor, text)
     elif verb == "comment":
         result = actions.comment(alert_id, actor, text)
@@ -462,6 +464,18 @@ def _act(
     else:
         result = actions.acknowledge(alert_id, actor, text)
     return result
+
+
+def _check_assignee(context: DeskContext, alert_id: str, name: str) -> None:
+    """An alert is handed to a desk user: one with an account here."""
+    wanted = name.strip()
+    if not wanted:
+        return  # refused as empty by the desk actions, with their reason
+    accounts = cast(Accounts, context.store)
+    if accounts.get_user(wanted) is None:
+        raise DeskActionError(
+            alert_id, "unknown_user", f"no desk user is named {wanted!r}"
+        )
 
 
 _BUTTONS = {
@@ -561,6 +575,7 @@ def register(app: dash.Dash, context: DeskContext) -> None:
         Output("inbox-feedback", "className"),
         Output("inbox-changed", "data"),
         Output("inbox-note", "value"),
+        Output("inbox-assignee", "value"),
         Input("inbox-acknowledge", "n_clicks"),
         Input("inbox-assign", "n_clicks"),
         Input("inbox-comment", "n_clicks"),
@@ -591,7 +606,8 @@ def register(app: dash.Dash, context: DeskContext) -> None:
                 t("inbox.select_first"),
                 "inbox-feedback error",
                 dash.no_update,
-                (dash.no_update),
+                dash.no_update,
+                dash.no_update,
             )
         text = (assignee if verb == "assign" else note) or ""
         try:
@@ -605,12 +621,24 @@ def register(app: dash.Dash, context: DeskContext) -> None:
                 exc.reason,
                 exc,
             )
-            message = t(f"inbox.refused_{exc.reason}", reason=str(exc))
-            return message, "inbox-feedback error", (changed or 0) + 1, dash.no_update
+            # The catalogue says why in the desk's language; the log keeps
+            # the English detail for the maintainer.
+            key = f"inbox.refused_{exc.reason}"
+            message = t(key, user=text.strip()) if has(key) else t("inbox.refused")
+            return (
+                message,
+                "inbox-feedback error",
+                (changed or 0) + 1,
+                dash.no_update,
+                dash.no_update,
+            )
         message = t(_DONE[verb], user=user.name)
         if not result.stored:
             message += " " + t("inbox.not_yet_stored")
-        return message, "inbox-feedback ok", (changed or 0) + 1, ""
+        # The note went with the act; an assignee field left filled in would
+        # be typed over by the next name.
+        cleared = "" if verb == "assign" else dash.no_update
+        return message, "inbox-feedback ok", (changed or 0) + 1, "", cleared
 
     @app.callback(
         Output("inbox-sound-on", "data"),
