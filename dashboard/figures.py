@@ -40,6 +40,7 @@ from pantaulaut.dashboard.i18n import (
     alert_summary,
     catalogue,
     current_language,
+    has,
     kind_text,
     severity_text,
     t,
@@ -80,6 +81,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# ITU-R M.1371-5 table 53: first digits with cargo categories A-D in the
+# second, and "other types" (9x); table 45: status 15 is "not defined".
+_SHIP_TYPE_GROUPS = (2, 4, 6, 7, 8)
+_CARGO_LETTERS = "ABCD"
+_OTHER_GROUP = 9
+_LAST_SHIP_TYPE = 99
+_STATUS_NOT_DEFINED = 15
 
 # Alerts the map and its list show: all not yet resolved.
 ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
@@ -394,12 +403,47 @@ def ship_class(vessel: Vessel) -> str:
     return "other"
 
 
+def ship_type_words(code: int | None) -> str | None:
+    """A ship type code in the request's language (ITU-R M.1371-5, table 53).
+
+    The store keeps :func:`pantaulaut.ingest.identity.ship_type_text`'s
+    English; the desk says the same from the code in its own words.
+    """
+    if code is None or code <= 0 or code > _LAST_SHIP_TYPE:
+        return None
+    group = code // 10
+    if group in (3, 5) and has(f"common.ship_type.{code}"):
+        return t(f"common.ship_type.{code}")
+    if group in _SHIP_TYPE_GROUPS:
+        base = t(f"common.ship_type.{group * 10}")
+        category = code % 10
+        if 1 <= category <= len(_CARGO_LETTERS):
+            letter = _CARGO_LETTERS[category - 1]
+            return t("common.ship_type.hazardous", base=base, category=letter)
+        return base
+    if group == _OTHER_GROUP:
+        return t("common.ship_type.90")
+    return t("common.ship_type.reserved")
+
+
+def status_words(status: int | None) -> str | None:
+    """A navigational status in the request's language.
+
+    ITU-R M.1371-5, table 45; None for 15, "not defined".
+    """
+    if status is None or status == _STATUS_NOT_DEFINED:
+        return None
+    key = f"common.nav_status.{status}"
+    return t(key) if has(key) else t("common.nav_status.reserved")
+
+
 def type_text(vessel: Vessel) -> str:
     """The vessel's type in words, in the request's language."""
     if vessel.vessel_class in _BEACON_KEYS:
         return t(f"map.beacon.{_BEACON_KEYS[vessel.vessel_class]}")
-    if vessel.ship_type_text:
-        return vessel.ship_type_text
+    words = ship_type_words(vessel.ship_type)
+    if words:
+        return words
     if vessel.vessel_class in _CLASS_KEYS:
         return t(f"map.type.{_CLASS_KEYS[vessel.vessel_class]}")
     if vessel.ship_type:
@@ -444,8 +488,9 @@ def vessel_hover(
             heading=_number(vessel.heading_deg, "°", 0),
         ),
     ]
-    if vessel.nav_status_text:
-        status = texts["map.hover.status"].format(status=vessel.nav_status_text)
+    doing = status_words(vessel.nav_status) or vessel.nav_status_text
+    if doing:
+        status = texts["map.hover.status"].format(status=doing)
         lines.append(esc(status))
     if vessel.destination:
         going = texts["map.hover.destination"].format(destination=vessel.destination)

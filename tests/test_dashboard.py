@@ -664,3 +664,24 @@ def test_the_map_keeps_acknowledged_alerts_and_leaves_resolved_ones() -> None:
     assert {a.id for a in snapshot.alerts} == {"open", "taken"}
     texts = json.dumps([c.to_plotly_json() for c in header_counts(snapshot)])
     assert "2 open alerts (2 critical)" in texts
+
+
+def test_ship_types_and_statuses_read_in_the_desk_language() -> None:
+    # Regression: the vessel page and the hover showed the stored English
+    # ("Fishing", "Under way using engine") on the Indonesian desk.
+    from pantaulaut.dashboard.figures import ship_type_words, status_words
+    from pantaulaut.ingest.identity import nav_status_text, ship_type_text
+
+    # In English the desk says what the register stores, for every code.
+    for code in range(-1, 101):
+        assert ship_type_words(code) == ship_type_text(code), code
+    for status in range(16):
+        assert status_words(status) == nav_status_text(status), status
+    with flask.Flask(__name__).test_request_context(headers={"Cookie": "lang=id"}):
+        assert ship_type_words(30) == "Penangkap ikan"
+        assert ship_type_words(61) == "Penumpang, muatan berbahaya A"
+        assert ship_type_words(95) == "Lainnya"
+        assert status_words(0) == "Berlayar dengan mesin"
+        assert status_words(15) is None
+        for code in range(1, 100):
+            assert ship_type_words(code) != ship_type_text(code) or code // 10 == 8

@@ -23,6 +23,7 @@ from pantaulaut.dashboard.figures import (
     DeskSnapshot,
     base_figure,
     format_wib,
+    status_words,
     type_text,
     vessel_slots,
 )
@@ -63,7 +64,7 @@ def _value(value: object, unit: str = "") -> str:
 
 def vessel_facts(vessel: Vessel) -> list[tuple[str, str]]:
     """The detail page's table: (label, value) pairs in the request's language."""
-    flag = vessel.flag or t("map.hover.flag_unknown")
+    flag = vessel.flag or t("vessel.flag_unknown")
     if vessel.flag_code:
         flag += f" ({vessel.flag_code})"
     kind = type_text(vessel)
@@ -98,7 +99,10 @@ def vessel_facts(vessel: Vessel) -> list[tuple[str, str]]:
         (t("vessel.field.dimensions"), size),
         (t("vessel.field.draught"), _value(vessel.draught_m, " m")),
         (t("vessel.field.destination"), _value(vessel.destination)),
-        (t("vessel.field.status"), _value(vessel.nav_status_text)),
+        (
+            t("vessel.field.status"),
+            _value(status_words(vessel.nav_status) or vessel.nav_status_text),
+        ),
         (t("vessel.field.motion"), motion),
         (t("vessel.field.position"), position),
         (t("vessel.field.last_seen"), format_wib(vessel.last_seen)),
