@@ -650,3 +650,48 @@ def test_an_alert_is_assigned_only_to_a_desk_user(
     assert body["inbox-assignee"]["value"] == ""
     (seen,) = live.stored(AlertState.OPEN)
     assert seen.detail["assignee"] == "desk-operator"
+
+
+def test_the_systems_notes_in_the_audit_trail_read_in_the_desk_language() -> None:
+    # Regression: the trail showed the detectors' English on the Indonesian
+    # desk ("AIS-SART 970016231 is transmitting: distress").
+    import flask
+
+    from pantaulaut.dashboard.pages.inbox import audit_rows
+
+    sart = Alert(
+        id="a",
+        kind=AlertKind.SART_ACTIVE,
+        severity=Severity.CRITICAL,
+        time=T0,
+        mmsi=970_016_231,
+        summary="AIS-SART 970016231 is transmitting: distress",
+        history=[
+            {
+                "time": "2026-06-17T00:00:00Z",
+                "actor": "system",
+                "action": "opened",
+                "note": "AIS-SART 970016231 is transmitting: distress",
+            },
+            {
+                "time": "2026-06-17T00:05:00Z",
+                "actor": "sari",
+                "action": "commented",
+                "note": "KN SAR dikirim",
+            },
+            {
+                "time": "2026-06-17T00:09:00Z",
+                "actor": "system",
+                "action": "resolved",
+                "note": "the beacon has stopped",
+            },
+        ],
+    )
+    with flask.Flask(__name__).test_request_context(headers={"Cookie": "lang=id"}):
+        rows = audit_rows(sart)
+    notes = [row.children[3] for row in rows]
+    assert notes[0].children == "MMSI 970016231 memancar: marabahaya (AIS-SART)"
+    assert notes[0].title == "AIS-SART 970016231 is transmitting: distress"
+    assert notes[1].children == "KN SAR dikirim"  # people's words stay theirs
+    assert notes[2].children == "kondisinya sudah berakhir"
+    assert notes[2].title == "the beacon has stopped"

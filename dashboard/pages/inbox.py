@@ -35,7 +35,7 @@ import logging
 import math
 import struct
 import wave
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -45,6 +45,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from pantaulaut.alerts.book import SYSTEM
 from pantaulaut.dashboard.auth import Role, current_user, require_role
 from pantaulaut.dashboard.figures import format_wib
 from pantaulaut.dashboard.i18n import alert_summary, has, kind_text, severity_text, t
@@ -212,6 +213,26 @@ def _entry_time(text: Any) -> str:
         return str(text)
 
 
+def _note_cell(entry: Mapping[str, Any], action: str, alert: Alert) -> Any:
+    """An entry's note, the system's own in words of the desk's language.
+
+    The detectors note in English; the desk shows the alert's summary for
+    its opening and a sentence for the rest, with the original in the
+    cell's tooltip.
+    """
+    note = str(entry.get("note", ""))
+    if entry.get("actor") != SYSTEM:
+        return html.Td(note, className="note")
+    key = f"inbox.system_note.{action}"
+    if action == "opened":
+        shown = alert_summary(alert)
+    elif has(key):
+        shown = t(key)
+    else:
+        shown = note
+    return html.Td(shown, className="note system", title=note)
+
+
 def audit_rows(alert: Alert) -> list[Any]:
     """The alert's audit trail as table rows, oldest first."""
     rows = []
@@ -225,7 +246,7 @@ def audit_rows(alert: Alert) -> list[Any]:
                     html.Td(_entry_time(entry.get("time"))),
                     html.Td(str(entry.get("actor", "")), className="actor"),
                     html.Td(_text("inbox.action", action), className="action"),
-                    html.Td(str(entry.get("note", "")), className="note"),
+                    _note_cell(entry, action, alert),
                 ],
                 **data,
             )
