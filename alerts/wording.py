@@ -23,7 +23,7 @@ from typing import Any
 from pantaulaut.errors import CatalogueError
 from pantaulaut.model import Alert
 
-__all__ = ["LANGUAGES", "summary_in", "wording"]
+__all__ = ["LANGUAGES", "read_catalogue", "summary_in", "wording"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,28 @@ LANGUAGES = ("id", "en")
 
 _S_PER_MIN = 60.0
 _S_PER_H = 3600.0
+
+
+def read_catalogue(package: str, language: str) -> dict[str, str]:
+    """``<package>/locales/<language>.json``: a flat object of texts.
+
+    Raises:
+        CatalogueError: The language is unknown, or its file unreadable or
+            not a flat JSON object of strings.
+    """
+    if language not in LANGUAGES:
+        raise CatalogueError(language, language, f"is not one of {LANGUAGES}")
+    name = f"{package}/locales/{language}.json"
+    source = resources.files(package) / "locales" / f"{language}.json"
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogueError(name, language, f"unreadable: {exc}") from exc
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise CatalogueError(name, language, "is not a flat object of strings")
+    return dict(data)
 
 
 @cache
@@ -41,22 +63,7 @@ def wording(language: str) -> Mapping[str, str]:
         CatalogueError: The language is unknown or its file is not a flat
             JSON object of strings.
     """
-    if language not in LANGUAGES:
-        raise CatalogueError(language, language, f"is not one of {LANGUAGES}")
-    source = resources.files("pantaulaut.alerts") / "locales" / f"{language}.json"
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CatalogueError(
-            f"alerts/locales/{language}.json", language, f"unreadable: {exc}"
-        ) from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise CatalogueError(
-            f"alerts/locales/{language}.json", language, "is not flat strings"
-        )
-    return dict(data)
+    return read_catalogue("pantaulaut.alerts", language)
 
 
 def summary_in(alert: Alert, language: str) -> str:

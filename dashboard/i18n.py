@@ -14,17 +14,15 @@ The language of a request is its ``lang`` cookie (``id`` or ``en``), which the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from urllib.parse import urlsplit
 
 import flask
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from pantaulaut.alerts.wording import summary_in
+from pantaulaut.alerts.wording import read_catalogue, summary_in
 from pantaulaut.errors import CatalogueError
 from pantaulaut.model import Alert
 
@@ -62,22 +60,7 @@ def catalogue(language: str) -> Mapping[str, str]:
         CatalogueError: The language is unknown or its file is not a flat
             JSON object of strings.
     """
-    if language not in LANGUAGES:
-        raise CatalogueError(language, language, f"is not one of {LANGUAGES}")
-    source = resources.files("pantaulaut.dashboard") / "locales" / f"{language}.json"
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CatalogueError(
-            f"{language}.json", language, f"unreadable: {exc}"
-        ) from exc
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise CatalogueError(
-            f"{language}.json", language, "is not a flat object of strings"
-        )
-    return dict(data)
+    return read_catalogue("pantaulaut.dashboard", language)
 
 
 def current_language() -> str:

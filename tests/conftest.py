@@ -259,3 +259,26 @@ def _session_keys_stay_out_of_the_checkout(
         return directory
 
     monkeypatch.setattr(auth, "secret_dir", secret_dir)
+
+
+def router_request(pathname: str, search: str = "") -> dict[str, Any]:
+    """The body of the desk router's callback, as the browser posts it for a URL.
+
+    The router (``pantaulaut.dashboard.app``) fills the page, the navigation
+    and the counts' class from ``url.pathname`` and ``url.search``.
+    """
+    query = search if not search or search.startswith("?") else f"?{search}"
+    return {
+        "output": "..page.children...nav.children...counts.className..",
+        "outputs": [
+            {"id": "page", "property": "children"},
+            {"id": "nav", "property": "children"},
+            {"id": "counts", "property": "className"},
+        ],
+        "inputs": [
+            {"id": "url", "property": "pathname", "value": pathname},
+            {"id": "url", "property": "search", "value": query},
+        ],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }

@@ -15,7 +15,7 @@ from typing import Any
 
 import flask
 import pytest
-from conftest import add_desk_user, login_test_client
+from conftest import add_desk_user, login_test_client, router_request
 from pyais.encode import encode_dict
 from shapely.geometry import Polygon, box
 
@@ -509,20 +509,7 @@ def map_page(client: Any) -> str:
 
 def routed_page(client: Any, path: str) -> str:
     """The page at ``path`` as the router sends it, as JSON text."""
-    body = {
-        "output": "..page.children...nav.children...counts.className..",
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "nav", "property": "children"},
-            {"id": "counts", "property": "className"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": path},
-            {"id": "url", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [],
-    }
+    body = router_request(path)
     answer = client.post("/_dash-update-component", json=body)
     assert answer.status_code == 200
     return json.dumps(answer.get_json()["response"], ensure_ascii=False)

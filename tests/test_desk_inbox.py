@@ -463,7 +463,7 @@ def test_the_act_callback_checks_the_role_on_the_server(
 def test_each_page_is_built_in_both_languages(
     live: Live, path: str, expected: dict[str, str], language: str
 ) -> None:
-    from conftest import add_desk_user, login_test_client
+    from conftest import add_desk_user, login_test_client, router_request
 
     from pantaulaut.dashboard.app import create_app
     from pantaulaut.dashboard.auth import install_auth
@@ -484,20 +484,7 @@ def test_each_page_is_built_in_both_languages(
     client.set_cookie("lang", language)
     pathname, _, search = path.partition("?")
     answer = client.post(
-        "/_dash-update-component",
-        json={
-            "output": "..page.children...nav.children...counts.className..",
-            "outputs": [
-                {"id": "page", "property": "children"},
-                {"id": "nav", "property": "children"},
-                {"id": "counts", "property": "className"},
-            ],
-            "inputs": [
-                {"id": "url", "property": "pathname", "value": pathname},
-                {"id": "url", "property": "search", "value": f"?{search}"},
-            ],
-            "changedPropIds": ["url.pathname"],
-        },
+        "/_dash-update-component", json=router_request(pathname, search)
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert expected[language] in answer.get_data(as_text=True)
@@ -570,7 +557,7 @@ def test_the_cap_web_address_opens_the_alert_in_the_inbox(live: Live) -> None:
     # the desk did not serve; a call-taker following it got "not found".
     from urllib.parse import urlsplit
 
-    from conftest import add_desk_user, login_test_client
+    from conftest import add_desk_user, login_test_client, router_request
 
     from pantaulaut.alerts.cap import alert_url
     from pantaulaut.dashboard.app import create_app
@@ -590,20 +577,7 @@ def test_the_cap_web_address_opens_the_alert_in_the_inbox(live: Live) -> None:
 
     # The inbox opened at that address has the alert selected, and shows it.
     page = client.post(
-        "/_dash-update-component",
-        json={
-            "output": "..page.children...nav.children...counts.className..",
-            "outputs": [
-                {"id": "page", "property": "children"},
-                {"id": "nav", "property": "children"},
-                {"id": "counts", "property": "className"},
-            ],
-            "inputs": [
-                {"id": "url", "property": "pathname", "value": "/inbox"},
-                {"id": "url", "property": "search", "value": f"?alert={sart.id}"},
-            ],
-            "changedPropIds": ["url.pathname"],
-        },
+        "/_dash-update-component", json=router_request("/inbox", f"alert={sart.id}")
     )
     assert page.status_code == 200
     assert f'"id":"inbox-selected","data":"{sart.id}"' in page.get_data(

@@ -14,7 +14,7 @@ from typing import Any
 
 import flask
 import pytest
-from conftest import add_desk_user, login_test_client
+from conftest import add_desk_user, login_test_client, router_request
 
 from pantaulaut.config import Config, DashboardConfig
 from pantaulaut.dashboard.app import create_app
@@ -621,20 +621,7 @@ def test_a_pan_remembers_the_view_and_links_it_to_playback(app_client: Any) -> N
     assert href == "/playback?area=bbox%3A113.9000%2C-7.1000%2C114.1000%2C-7.0000"
     page = route(client, headers, "/playback")
     assert "The map's view" not in page
-    body = {
-        "output": "..page.children...nav.children...counts.className..",
-        "outputs": [
-            {"id": "page", "property": "children"},
-            {"id": "nav", "property": "children"},
-            {"id": "counts", "property": "className"},
-        ],
-        "inputs": [
-            {"id": "url", "property": "pathname", "value": "/playback"},
-            {"id": "url", "property": "search", "value": href.split("?")[1]},
-        ],
-        "changedPropIds": ["url.pathname"],
-        "state": [],
-    }
+    body = router_request("/playback", href.split("?")[1])
     answer = client.post("/_dash-update-component", json=body, headers=headers)
     assert "The map's view" in answer.get_data(as_text=True)
 
