@@ -282,3 +282,33 @@ def router_request(pathname: str, search: str = "") -> dict[str, Any]:
         "changedPropIds": ["url.pathname"],
         "state": [],
     }
+
+
+def inbox_act_request(
+    alert_id: str, button: str = "inbox-acknowledge", assignee: str | None = None
+) -> dict[str, Any]:
+    """The body of the inbox's act callback, as a click on ``button`` posts it."""
+    outputs = [
+        {"id": "inbox-feedback", "property": "children"},
+        {"id": "inbox-feedback", "property": "className"},
+        {"id": "inbox-changed", "property": "data"},
+        {"id": "inbox-note", "property": "value"},
+        {"id": "inbox-assignee", "property": "value"},
+    ]
+    buttons = ("inbox-acknowledge", "inbox-assign", "inbox-comment", "inbox-resolve")
+    return {
+        "output": "..inbox-feedback.children...inbox-feedback.className..."
+        "inbox-changed.data...inbox-note.value...inbox-assignee.value..",
+        "outputs": outputs,
+        "inputs": [
+            {"id": b, "property": "n_clicks", "value": int(b == button)}
+            for b in buttons
+        ],
+        "state": [
+            {"id": "inbox-selected", "property": "data", "value": alert_id},
+            {"id": "inbox-note", "property": "value", "value": "forged"},
+            {"id": "inbox-assignee", "property": "value", "value": assignee},
+            {"id": "inbox-changed", "property": "data", "value": 0},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+    }

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import inbox_act_request
 from pyais.encode import encode_dict
 
 from pantaulaut.alerts.book import AlertChange
@@ -389,35 +389,6 @@ def test_the_export_period_is_read_in_wib_and_checked() -> None:
 # --- the act callback on the server ---------------------------------------------
 
 
-def _act_payload(
-    alert_id: str, button: str = "inbox-acknowledge", assignee: str | None = None
-) -> dict[str, Any]:
-    outputs = [
-        {"id": "inbox-feedback", "property": "children"},
-        {"id": "inbox-feedback", "property": "className"},
-        {"id": "inbox-changed", "property": "data"},
-        {"id": "inbox-note", "property": "value"},
-        {"id": "inbox-assignee", "property": "value"},
-    ]
-    buttons = ("inbox-acknowledge", "inbox-assign", "inbox-comment", "inbox-resolve")
-    return {
-        "output": "..inbox-feedback.children...inbox-feedback.className..."
-        "inbox-changed.data...inbox-note.value...inbox-assignee.value..",
-        "outputs": outputs,
-        "inputs": [
-            {"id": b, "property": "n_clicks", "value": int(b == button)}
-            for b in buttons
-        ],
-        "state": [
-            {"id": "inbox-selected", "property": "data", "value": alert_id},
-            {"id": "inbox-note", "property": "value", "value": "forged"},
-            {"id": "inbox-assignee", "property": "value", "value": assignee},
-            {"id": "inbox-changed", "property": "data", "value": 0},
-        ],
-        "changedPropIds": [f"{button}.n_clicks"],
-    }
-
-
 @pytest.mark.parametrize(("role", "refused"), [("viewer", True), ("operator", False)])
 def test_the_act_callback_checks_the_role_on_the_server(
     live: Live, role: str, refused: bool
@@ -437,7 +408,9 @@ def test_the_act_callback_checks_the_role_on_the_server(
     add_desk_user(live.store, f"desk-{role}", role=role)
     client = app.server.test_client()
     login_test_client(client, f"desk-{role}")
-    answer = client.post("/_dash-update-component", json=_act_payload(live.alert_id))
+    answer = client.post(
+        "/_dash-update-component", json=inbox_act_request(live.alert_id)
+    )
     states = [a.state for a in live.store.alerts(states=tuple(AlertState))]
     if refused:
         assert answer.status_code == 403, answer.get_data(as_text=True)
@@ -507,7 +480,9 @@ def test_a_dashboard_without_a_pipeline_refuses_acts_and_says_why(
     client = app.server.test_client()
     login_test_client(client, "desk-operator")
     client.set_cookie("lang", "en")
-    answer = client.post("/_dash-update-component", json=_act_payload(live.alert_id))
+    answer = client.post(
+        "/_dash-update-component", json=inbox_act_request(live.alert_id)
+    )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     feedback = json.loads(answer.get_data(as_text=True))["response"]["inbox-feedback"]
     assert "error" in feedback["className"]
@@ -606,7 +581,7 @@ def test_an_alert_is_assigned_only_to_a_desk_user(
     add_desk_user(live.store, "desk-operator", role="operator")
     client = app.server.test_client()
     login_test_client(client, "desk-operator")
-    payload = _act_payload(live.alert_id, "inbox-assign", assignee)
+    payload = inbox_act_request(live.alert_id, "inbox-assign", assignee)
     answer = client.post("/_dash-update-component", json=payload)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     feedback = json.loads(answer.get_data(as_text=True))["response"]["inbox-feedback"]
@@ -617,7 +592,7 @@ def test_an_alert_is_assigned_only_to_a_desk_user(
     assert "assignee" not in seen.detail
 
     # A desk user's name is taken, and the field is emptied for the next.
-    payload = _act_payload(live.alert_id, "inbox-assign", "desk-operator")
+    payload = inbox_act_request(live.alert_id, "inbox-assign", "desk-operator")
     answer = client.post("/_dash-update-component", json=payload)
     body = json.loads(answer.get_data(as_text=True))["response"]
     assert "ok" in body["inbox-feedback"]["className"]

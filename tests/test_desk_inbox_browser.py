@@ -28,7 +28,12 @@ from urllib.parse import quote
 import chromium
 import pytest
 from chromium import act_on, assert_console_clean, free_port, outside_requests
-from conftest import add_desk_user_to_file, browser_login, desk_opener
+from conftest import (
+    add_desk_user_to_file,
+    browser_login,
+    desk_opener,
+    inbox_act_request,
+)
 
 OPERATOR = "desk-operator"
 VIEWER = "desk-viewer"
@@ -275,29 +280,7 @@ def test_a_viewer_has_no_controls_and_a_forged_act_is_refused(
 
     alert_id, state = rows[0]
     opener = desk_opener(desk.url, VIEWER)
-    payload = {
-        "output": "..inbox-feedback.children...inbox-feedback.className..."
-        "inbox-changed.data...inbox-note.value..",
-        "outputs": [
-            {"id": "inbox-feedback", "property": "children"},
-            {"id": "inbox-feedback", "property": "className"},
-            {"id": "inbox-changed", "property": "data"},
-            {"id": "inbox-note", "property": "value"},
-        ],
-        "inputs": [
-            {"id": "inbox-acknowledge", "property": "n_clicks", "value": 0},
-            {"id": "inbox-assign", "property": "n_clicks", "value": 0},
-            {"id": "inbox-comment", "property": "n_clicks", "value": 0},
-            {"id": "inbox-resolve", "property": "n_clicks", "value": 1},
-        ],
-        "state": [
-            {"id": "inbox-selected", "property": "data", "value": alert_id},
-            {"id": "inbox-note", "property": "value", "value": "forged"},
-            {"id": "inbox-assignee", "property": "value", "value": None},
-            {"id": "inbox-changed", "property": "data", "value": 0},
-        ],
-        "changedPropIds": ["inbox-resolve.n_clicks"],
-    }
+    payload = inbox_act_request(alert_id, "inbox-resolve")
     request = urllib.request.Request(
         desk.url + "_dash-update-component",
         data=json.dumps(payload).encode(),
