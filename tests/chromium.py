@@ -16,7 +16,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,6 +168,60 @@ def start_browser(
         yield driver
     finally:
         driver.quit()
+
+
+@contextmanager
+def run_demo(db_path: Path, log_path: Path) -> Iterator[str]:
+    """``pantaulaut demo`` on a free loopback port, storing into ``db_path``.
+
+    Yields:
+        The dashboard's URL, once its log-in page answers. On the way out
+        the demo is stopped and the end of its log printed (pytest shows it
+        for a failed test).
+    """
+    port = free_port()
+    # -P keeps the working directory off sys.path: the source folders there
+    # must not shadow the installed package.
+    command = [
+        sys.executable,
+        "-P",
+        "-m",
+        "pantaulaut",
+        "demo",
+        "--port",
+        str(port),
+        "--speed",
+        "0",
+        "--store",
+        f"sqlite:///{db_path}",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    # Straight to loopback, whatever proxy the environment names.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            output = log_path.read_text(errors="replace")
+            pytest.fail(f"demo exited with {process.returncode}:\n{output}")
+        try:
+            with opener.open(url + "login", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    try:
+        wait_for(answers, 60, f"the dashboard at {url}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        print(log_path.read_text(errors="replace")[-3000:])
 
 
 @pytest.fixture

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +24,7 @@ from urllib.parse import urlsplit
 
 import chromium
 import pytest
-from chromium import free_port, is_loopback, requested_urls, wait_for
+from chromium import is_loopback, requested_urls, wait_for
 from conftest import add_desk_user_to_file, browser_login
 
 SCREENSHOT_COPY = Path("/tmp/pantaulaut-dashboard.png")
@@ -85,52 +81,10 @@ return [p.x + box.left, p.y + box.top];
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
     """``pantaulaut demo`` on a free loopback port; yields its URL."""
-    port = free_port()
-    log_path = tmp_path / "demo.log"
-    # -P keeps the working directory off sys.path: the source folders there
-    # must not shadow the installed package.
-    command = [
-        sys.executable,
-        "-P",
-        "-m",
-        "pantaulaut",
-        "demo",
-        "--port",
-        str(port),
-        "--speed",
-        "0",
-        "--store",
-        f"sqlite:///{tmp_path}/demo.db",
-    ]
     # An account of the tests' own, so the demo makes none.
     add_desk_user_to_file(tmp_path / "demo.db")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    # Straight to loopback, whatever proxy the environment names.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            output = log_path.read_text(errors="replace")
-            pytest.fail(f"demo exited with {process.returncode}:\n{output}")
-        try:
-            with opener.open(url + "login", timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    try:
-        wait_for(answers, 60, f"the dashboard at {url}")
+    with chromium.run_demo(tmp_path / "demo.db", tmp_path / "demo.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        print(log_path.read_text(errors="replace")[-3000:])
 
 
 browser = chromium.browser  # the fixture, for the test below

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,7 +25,7 @@ from urllib.parse import quote
 
 import chromium
 import pytest
-from chromium import act_on, assert_console_clean, free_port, outside_requests
+from chromium import act_on, assert_console_clean, outside_requests
 from conftest import (
     add_desk_user_to_file,
     browser_login,
@@ -68,47 +66,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     db_path = folder / "demo.db"
     add_desk_user_to_file(db_path, OPERATOR, role="operator")
     add_desk_user_to_file(db_path, VIEWER, role="viewer")
-    port = free_port()
-    log_path = folder / "demo.log"
-    command = [
-        sys.executable,
-        "-P",
-        "-m",
-        "pantaulaut",
-        "demo",
-        "--port",
-        str(port),
-        "--speed",
-        "0",
-        "--store",
-        f"sqlite:///{db_path}",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            output = log_path.read_text(errors="replace")
-            pytest.fail(f"demo exited with {process.returncode}:\n{output}")
-        try:
-            with opener.open(url + "login", timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    try:
-        wait_for(answers, 60, f"the dashboard at {url}")
+    with chromium.run_demo(db_path, folder / "demo.log") as url:
         yield Desk(url, db_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        print(log_path.read_text(errors="replace")[-3000:])
 
 
 @pytest.fixture
