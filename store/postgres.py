@@ -590,17 +590,7 @@ class PostgresStore:
         limit: int | None = None,
     ) -> list[Vessel]:
         """Vessels, latest first, optionally within a time and a box."""
-        conditions: list[sql.Composable] = [sql.SQL("TRUE")]
-        params: list[Any] = []
-        if seen_since is not None:
-            conditions.append(sql.SQL("last_seen >= %s"))
-            params.append(seen_since)
-        if bbox is not None:
-            west, south, east, north = bbox
-            conditions.append(
-                sql.SQL("lon_deg BETWEEN %s AND %s AND lat_deg BETWEEN %s AND %s")
-            )
-            params += [west, east, south, north]
+        conditions, params = _vessel_filter(sql.SQL("TRUE"), seen_since, bbox)
         query = sql.SQL(
             "SELECT data FROM vessels WHERE {} ORDER BY last_seen DESC NULLS LAST"
         ).format(sql.SQL(" AND ").join(conditions))
@@ -670,19 +660,8 @@ class PostgresStore:
         bbox: tuple[float, float, float, float] | None = None,
     ) -> list[Vessel]:
         """Vessels with a position: identity, class, type, place and time only."""
-        conditions: list[sql.Composable] = [
-            sql.SQL("lat_deg IS NOT NULL AND lon_deg IS NOT NULL")
-        ]
-        params: list[Any] = []
-        if seen_since is not None:
-            conditions.append(sql.SQL("last_seen >= %s"))
-            params.append(seen_since)
-        if bbox is not None:
-            west, south, east, north = bbox
-            conditions.append(
-                sql.SQL("lon_deg BETWEEN %s AND %s AND lat_deg BETWEEN %s AND %s")
-            )
-            params += [west, east, south, north]
+        placed = sql.SQL("lat_deg IS NOT NULL AND lon_deg IS NOT NULL")
+        conditions, params = _vessel_filter(placed, seen_since, bbox)
         query = sql.SQL(
             "SELECT mmsi, data->>'vessel_class', (data->>'ship_type')::integer, "
             "lat_deg, lon_deg, last_seen FROM vessels WHERE {} "
@@ -1077,6 +1056,29 @@ _UPSERT_PORT_CALL: LiteralString = (
     "ship_type = coalesce(port_calls.ship_type, excluded.ship_type), "
     "ship_type_text = coalesce(port_calls.ship_type_text, excluded.ship_type_text)"
 )
+
+
+def _vessel_filter(
+    first: sql.Composable,
+    seen_since: datetime | None,
+    bbox: tuple[float, float, float, float] | None,
+) -> tuple[list[sql.Composable], list[Any]]:
+    """A vessel query's conditions and their parameters.
+
+    ``first``, then the time and the box when given.
+    """
+    conditions: list[sql.Composable] = [first]
+    params: list[Any] = []
+    if seen_since is not None:
+        conditions.append(sql.SQL("last_seen >= %s"))
+        params.append(seen_since)
+    if bbox is not None:
+        west, south, east, north = bbox
+        conditions.append(
+            sql.SQL("lon_deg BETWEEN %s AND %s AND lat_deg BETWEEN %s AND %s")
+        )
+        params += [west, east, south, north]
+    return conditions, params
 
 
 def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:

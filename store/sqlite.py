@@ -298,15 +298,9 @@ class SqliteStore:
         limit: int | None = None,
     ) -> list[Vessel]:
         """Vessels, latest first, optionally within a time and a box."""
-        sql = "SELECT data FROM vessels WHERE 1=1"
-        params: list[Any] = []
-        if seen_since is not None:
-            sql += " AND last_seen >= ?"
-            params.append(_iso(seen_since))
-        if bbox is not None:
-            west, south, east, north = bbox
-            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
-            params += [west, east, south, north]
+        where, params = _vessel_filter(seen_since, bbox)
+        # Only fixed conditions with "?" marks are formatted in.
+        sql = f"SELECT data FROM vessels WHERE 1=1{where}"  # noqa: S608
         sql += " ORDER BY last_seen DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -369,20 +363,14 @@ class SqliteStore:
         bbox: tuple[float, float, float, float] | None = None,
     ) -> list[Vessel]:
         """Vessels with a position: identity, class, type, place and time only."""
+        where, params = _vessel_filter(seen_since, bbox)
+        # Only fixed conditions with "?" marks are formatted in.
         sql = (
-            "SELECT mmsi, json_extract(data, '$.vessel_class'), "
+            "SELECT mmsi, json_extract(data, '$.vessel_class'), "  # noqa: S608
             "json_extract(data, '$.ship_type'), lat_deg, lon_deg, last_seen "
             "FROM vessels WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL"
+            f"{where} ORDER BY last_seen DESC"
         )
-        params: list[Any] = []
-        if seen_since is not None:
-            sql += " AND last_seen >= ?"
-            params.append(_iso(seen_since))
-        if bbox is not None:
-            west, south, east, north = bbox
-            sql += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
-            params += [west, east, south, north]
-        sql += " ORDER BY last_seen DESC"
         return [
             Vessel(
                 mmsi=r[0],
@@ -785,6 +773,22 @@ _UPSERT_PORT_CALL = (
     "ship_type = coalesce(port_calls.ship_type, excluded.ship_type), "
     "ship_type_text = coalesce(port_calls.ship_type_text, excluded.ship_type_text)"
 )
+
+
+def _vessel_filter(
+    seen_since: datetime | None, bbox: tuple[float, float, float, float] | None
+) -> tuple[str, list[Any]]:
+    """The ``AND ...`` conditions of a vessel query, and their parameters."""
+    where = ""
+    params: list[Any] = []
+    if seen_since is not None:
+        where += " AND last_seen >= ?"
+        params.append(_iso(seen_since))
+    if bbox is not None:
+        west, south, east, north = bbox
+        where += " AND lon_deg BETWEEN ? AND ? AND lat_deg BETWEEN ? AND ?"
+        params += [west, east, south, north]
+    return where, params
 
 
 def _port_call_rows(batch: Batch) -> list[tuple[Any, ...]]:
