@@ -612,21 +612,7 @@ class PostgresStore:
             "WHERE mmsi = %s AND time >= %s AND time <= %s ORDER BY time",
             (mmsi, start, end),
         )
-        return [
-            PositionReport(
-                mmsi=r[0],
-                time=r[1],
-                lat_deg=r[2],
-                lon_deg=r[3],
-                speed_kn=r[4],
-                course_deg=r[5],
-                heading_deg=r[6],
-                nav_status=r[7],
-                msg_type=r[8],
-                station=r[9],
-            )
-            for r in rows
-        ]
+        return [_position_from(r) for r in rows]
 
     def messages(self, mmsi: int, limit: int = 100) -> list[StoredMessage]:
         """A vessel's latest decoded messages with their raw sentences."""
@@ -726,21 +712,7 @@ class PostgresStore:
             params += [west, east, south, north]
         query += " ORDER BY time LIMIT %s"
         params.append(limit)
-        return [
-            PositionReport(
-                mmsi=r[0],
-                time=r[1],
-                lat_deg=r[2],
-                lon_deg=r[3],
-                speed_kn=r[4],
-                course_deg=r[5],
-                heading_deg=r[6],
-                nav_status=r[7],
-                msg_type=r[8],
-                station=r[9],
-            )
-            for r in self._query(query, params)
-        ]
+        return [_position_from(r) for r in self._query(query, params)]
 
     def port_calls(
         self,
@@ -1056,6 +1028,22 @@ _UPSERT_PORT_CALL: LiteralString = (
     "ship_type = coalesce(port_calls.ship_type, excluded.ship_type), "
     "ship_type_text = coalesce(port_calls.ship_type_text, excluded.ship_type_text)"
 )
+
+
+def _position_from(r: Sequence[Any]) -> PositionReport:
+    """A row of the positions' ten columns, in the order the queries name them."""
+    return PositionReport(
+        mmsi=r[0],
+        time=r[1],
+        lat_deg=r[2],
+        lon_deg=r[3],
+        speed_kn=r[4],
+        course_deg=r[5],
+        heading_deg=r[6],
+        nav_status=r[7],
+        msg_type=r[8],
+        station=r[9],
+    )
 
 
 def _vessel_filter(
