@@ -798,21 +798,7 @@ class RuleEngine:
         episodes[episode_key] = _Episode(
             rule.kind, zone_name, rule.id, rule.clear_after_s, fix.time
         )
-        out.append(
-            RuleEvent(
-                rule.kind,
-                vessel.mmsi,
-                fix.time,
-                True,
-                zone_name,
-                rule.severity,
-                _summary(rule, vessel, fix, zone, lasted_s),
-                rule.id,
-                lat_deg=fix.lat_deg,
-                lon_deg=fix.lon_deg,
-                detail=_detail(rule, vessel, fix, lasted_s),
-            )
-        )
+        out.append(_raised(rule, vessel, fix, zone, zone_name, lasted_s))
 
     def _crossings(
         self,
@@ -835,20 +821,7 @@ class RuleEngine:
                     if not rule.filters.hold(vessel, fix):
                         continue
                     out.append(
-                        RuleEvent(
-                            rule.kind,
-                            vessel.mmsi,
-                            fix.time,
-                            True,
-                            zone.name,
-                            rule.severity,
-                            _summary(rule, vessel, fix, zone, 0.0),
-                            rule.id,
-                            repeat=True,
-                            lat_deg=fix.lat_deg,
-                            lon_deg=fix.lon_deg,
-                            detail=_detail(rule, vessel, fix, 0.0),
-                        )
+                        _raised(rule, vessel, fix, zone, zone.name, 0.0, repeat=True)
                     )
         return out
 
@@ -931,6 +904,33 @@ def _summary(
         )
     text = f"{who} {what}"
     return f"{rule.title}: {text}" if rule.title else text
+
+
+def _raised(
+    rule: Rule,
+    vessel: Vessel,
+    fix: PositionReport,
+    zone: Zone | None,
+    zone_name: str | None,
+    lasted_s: float,
+    *,
+    repeat: bool = False,
+) -> RuleEvent:
+    """The event of a rule that now holds for a vessel at ``fix``."""
+    return RuleEvent(
+        rule.kind,
+        vessel.mmsi,
+        fix.time,
+        True,
+        zone_name,
+        rule.severity,
+        _summary(rule, vessel, fix, zone, lasted_s),
+        rule.id,
+        repeat=repeat,
+        lat_deg=fix.lat_deg,
+        lon_deg=fix.lon_deg,
+        detail=_detail(rule, vessel, fix, lasted_s),
+    )
 
 
 def _detail(
