@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import flask
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from pantaulaut.alerts.wording import LANGUAGES as WORDING_LANGUAGES
 from pantaulaut.alerts.wording import read_catalogue, summary_in
 from pantaulaut.errors import CatalogueError
 from pantaulaut.model import Alert
@@ -42,8 +43,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("id", "en")
-"""The desk's languages, the default first."""
+LANGUAGES = WORDING_LANGUAGES
+"""The desk's languages, the default first (those of the alert wording)."""
 DEFAULT_LANGUAGE = LANGUAGES[0]
 COOKIE = "lang"
 """The cookie that holds the chosen language."""
